@@ -1,0 +1,116 @@
+"""Task configuration: YAML defaults, command-line overrides, and the derived facts the code needs."""
+import copy
+from pathlib import Path
+
+import yaml
+
+from .errors import UserError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "kium.yaml"
+DEFAULT_WEIGHTS = PROJECT_ROOT / "weights"
+
+
+def project_path(path, default):
+    """A path given by the user is taken as given; the default lives inside the project, not the cwd."""
+    return Path(path).expanduser() if path else Path(default)
+
+
+def load_config(path=None):
+    path = project_path(path, DEFAULT_CONFIG)
+    if not path.is_file():
+        raise UserError(f"config file not found: {path}")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            cfg = yaml.safe_load(fh)
+    except yaml.YAMLError as exc:
+        raise UserError(f"config {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(cfg, dict):
+        raise UserError(f"config {path} does not hold a mapping")
+    validate(cfg, path)
+    return cfg
+
+
+def validate(cfg, where="config"):
+    for key in ("task", "data", "targets", "preprocess", "model", "train"):
+        if key not in cfg:
+            raise UserError(f"{where}: missing section '{key}'")
+    cols = cfg["targets"].get("columns") or []
+    if cfg["targets"].get("primary") not in cols:
+        raise UserError(f"{where}: targets.primary must be one of targets.columns")
+    views = cfg["data"].get("views") or []
+    for view, names in (cfg.get("visibility") or {}).items():
+        if view not in views:
+            raise UserError(f"{where}: visibility names unknown view '{view}'")
+        unknown = set(names) - set(cols)
+        if unknown:
+            raise UserError(f"{where}: visibility of '{view}' names unknown targets {sorted(unknown)}")
+
+
+def set_dotted(cfg, dotted, value):
+    """Set ``cfg['a']['b'] = value`` for ``dotted='a.b'``; None means 'not given' and changes nothing."""
+    if value is None:
+        return
+    node = cfg
+    *parents, leaf = dotted.split(".")
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[leaf] = value
+
+
+def resolved(cfg, overrides):
+    """A deep copy of cfg with ``{'section.key': value}`` overrides applied."""
+    out = copy.deepcopy(cfg)
+    for dotted, value in overrides.items():
+        set_dotted(out, dotted, value)
+    return out
+
+
+def save_config(cfg, path):
+    from .io_utils import atomic_write_text
+
+    atomic_write_text(path, yaml.safe_dump(cfg, sort_keys=False))
+
+
+# ---- derived facts -------------------------------------------------------------------------------
+
+def target_columns(cfg):
+    return list(cfg["targets"]["columns"])
+
+
+def primary(cfg):
+    return cfg["targets"]["primary"]
+
+
+def location_columns(cfg):
+    return [c for c in target_columns(cfg) if c != primary(cfg)]
+
+
+def views(cfg):
+    return list(cfg["data"]["views"])
+
+
+def visibility_matrix(cfg):
+    """(n_views, n_locations) 0/1 list: which view may show which location; all ones without a map."""
+    vis = cfg.get("visibility")
+    locs = location_columns(cfg)
+    if not vis:
+        return [[1] * len(locs) for _ in views(cfg)]
+    return [[int(loc in (vis.get(v) or [])) for loc in locs] for v in views(cfg)]
+
+
+def mirror_permutations(cfg):
+    """Index permutations (views, targets) for a horizontal flip, or None when the task has no mirror map."""
+    mirror = cfg.get("mirror")
+    if not mirror:
+        return None
+
+    def perm(names, pairs):
+        index = {n: i for i, n in enumerate(names)}
+        out = list(range(len(names)))
+        for a, b in pairs:
+            out[index[a]], out[index[b]] = index[b], index[a]
+        return out
+
+    return perm(views(cfg), mirror.get("views", [])), perm(target_columns(cfg), mirror.get("targets", []))
+

@@ -1,0 +1,66 @@
+"""The cross-validation summary: out-of-fold scores of all folds and the thresholds test.py uses."""
+import json
+import logging
+
+import numpy as np
+import pandas as pd
+
+from . import checkpoint as ckpt
+from . import config as C
+from .io_utils import atomic_write_text
+from .metrics import apply_thresholds, auc, best_thresholds, format_report, location_accuracy, score_report
+
+log = logging.getLogger("harness")
+SUMMARY = "cv_summary.json"
+
+
+def finished_folds(weights_dir, n_folds):
+    done = []
+    for k in range(n_folds):
+        last = weights_dir / f"fold_{k}" / "last.pt"
+        if last.is_file() and (weights_dir / f"fold_{k}" / "oof.csv").is_file() and ckpt.load(last).get("finished"):
+            done.append(k)
+    return done
+
+
+def summarize(weights_dir, cfg, n_folds):
+    """Write and print cv_summary.json once every fold has finished; returns it (None before that)."""
+    if len(finished_folds(weights_dir, n_folds)) < n_folds:
+        return None
+    cols, locs, prim = C.target_columns(cfg), C.location_columns(cfg), C.primary(cfg)
+    oof = pd.concat([pd.read_csv(weights_dir / f"fold_{k}" / "oof.csv", dtype={"id": str})
+                     for k in range(n_folds)], ignore_index=True)
+    y = oof[[f"{c}_true" for c in cols]].to_numpy(float)
+    p = oof[cols].to_numpy(float)
+    loc_j = [cols.index(c) for c in locs]
+    fold = oof["fold"].to_numpy()
+
+    # honest location output: each fold is thresholded with thresholds chosen on the other folds only
+    crossfit = np.zeros((len(oof), len(locs)), int)
+    for k in range(n_folds):
+        rest, this = fold != k, fold == k
+        th = best_thresholds(y[rest][:, loc_j], p[rest][:, loc_j], locs)
+        crossfit[this] = apply_thresholds(p[this][:, loc_j], th, locs)
+    rep = score_report(y, p, cols, prim, location_output=crossfit)
+    per_fold = [auc(y[fold == k, cols.index(prim)], p[fold == k, cols.index(prim)]) for k in range(n_folds)]
+    thresholds = best_thresholds(y[:, loc_j], p[:, loc_j], locs)
+    summary = dict(n_folds=n_folds, oof=rep, per_fold_primary_auc=per_fold,
+                   primary_auc_fold_mean=float(np.nanmean(per_fold)), primary_auc_fold_std=float(np.nanstd(per_fold)),
+                   location_thresholds=thresholds,
+                   location_accuracy_note="cross-fitted: each fold thresholded with thresholds from the other folds",
+                   threshold_rule="per location, the cut on out-of-fold probabilities that maximises that column's "
+                                  "accuracy (ties: fewer positives); above 1 = never predicted")
+    atomic_write_text(weights_dir / SUMMARY, json.dumps(summary, indent=2))
+    log.info("%s\n  per-fold %s AUROC: %s (mean %.4f, sd %.4f)\n  wrote %s",
+             format_report(rep, f"cross-validation summary ({n_folds} folds, out-of-fold predictions)"), prim,
+             " ".join(f"{a:.4f}" for a in per_fold), summary["primary_auc_fold_mean"],
+             summary["primary_auc_fold_std"], weights_dir / SUMMARY)
+    return summary
+
+
+def location_thresholds(weights_dir):
+    """Thresholds from cv_summary.json, or None when the CV summary has not been written."""
+    path = weights_dir / SUMMARY
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))["location_thresholds"]

@@ -1,0 +1,156 @@
+"""Finding the samples of a data folder: the CSV, the image of every view, and a short report."""
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import config as C
+from .errors import UserError
+
+log = logging.getLogger("harness")
+
+
+@dataclass
+class Samples:
+    ids: list                      # id strings, in CSV order
+    paths: list                    # per sample, one Path or None per view
+    frame: pd.DataFrame            # the CSV as read (id column as text), or a frame built from the files
+    labels: np.ndarray = None      # (n, n_targets) float32 for training data
+    csv_path: Path = None
+    missing: dict = field(default_factory=dict)   # id -> [views without a file]
+
+
+def _subdirs(path):
+    try:
+        return sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError:
+        return []
+
+
+def find_root(data_dir, csv_name):
+    """The folder holding ``csv_name``: data_dir itself or one level down (``test_set/test_set/``)."""
+    data_dir = Path(data_dir).expanduser()
+    if not data_dir.is_dir():
+        raise UserError(f"data folder not found: {data_dir}")
+    for cand in [data_dir] + _subdirs(data_dir):
+        if (cand / csv_name).is_file():
+            return cand, cand / csv_name
+    return data_dir, None
+
+
+def index_images(root, extensions):
+    """Map lower-case file stem -> path for every image in root and one folder below (shallower wins)."""
+    exts = {e.lower() for e in extensions}
+    found = {}
+    for folder in [root] + _subdirs(root):
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            stem, ext = os.path.splitext(entry.name)
+            if ext.lower() in exts and entry.is_file() and not entry.name.startswith("."):
+                found.setdefault(stem.lower(), Path(entry.path))
+    return found
+
+
+def ids_from_files(index, cfg):
+    """Sample ids recovered from file names when there is no CSV: stems that end in a view name."""
+    pattern = cfg["data"]["file_pattern"]
+    ids = set()
+    for view in C.views(cfg):
+        prefix, _, suffix = pattern.format(id="\0", view=view).lower().partition("\0")
+        for stem in index:
+            if stem.startswith(prefix) and stem.endswith(suffix) and len(stem) > len(prefix) + len(suffix):
+                ids.add(stem[len(prefix):len(stem) - len(suffix)])
+    return sorted(ids, key=lambda s: (0, int(s), s) if s.isdigit() else (1, 0, s))
+
+
+def read_csv(path, id_col):
+    try:
+        frame = pd.read_csv(path, dtype={id_col: str}, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read {path}: {str(exc).splitlines()[0]}") from None
+    if id_col not in frame.columns:
+        raise UserError(f"{path} has no '{id_col}' column (columns: {', '.join(map(str, frame.columns))})")
+    frame[id_col] = frame[id_col].astype(str).str.strip()
+    return frame
+
+
+def discover(data_dir, cfg, split):
+    """Samples of a train or test folder. ``split`` is 'train' (CSV and labels required) or 'test'."""
+    d = cfg["data"]
+    id_col = d["id_column"]
+    csv_name = d["train_csv"] if split == "train" else d["test_csv"]
+    root, csv_path = find_root(data_dir, csv_name)
+    index = index_images(root, d.get("extensions", [".jpg", ".png"]))
+    if csv_path is None:
+        if split == "train":
+            raise UserError(f"no {csv_name} in {data_dir} (nor one folder below); training needs the labels")
+        ids = ids_from_files(index, cfg)
+        if not ids:
+            raise UserError(f"no {csv_name} and no images named like '{d['file_pattern']}' in {data_dir}")
+        log.warning("no %s in %s: predicting for %d ids found in the file names, sorted", csv_name, data_dir, len(ids))
+        frame = pd.DataFrame({id_col: ids})
+    else:
+        frame = read_csv(csv_path, id_col)
+        ids = frame[id_col].tolist()
+        if not ids:
+            raise UserError(f"{csv_path} has no rows")
+    if split == "train":
+        dup = frame[id_col][frame[id_col].duplicated()].unique().tolist()
+        if dup:
+            raise UserError(f"{csv_path}: duplicate {id_col} values {dup[:5]}")
+
+    paths, missing = [], {}
+    for sid in ids:
+        row = []
+        for view in C.views(cfg):
+            p = index.get(d["file_pattern"].format(id=sid, view=view).lower())
+            if p is not None and p.stat().st_size == 0:
+                p = None
+            row.append(p)
+            if p is None:
+                missing.setdefault(sid, []).append(view)
+        paths.append(row)
+
+    labels = None
+    if split == "train":
+        labels = read_labels(frame, cfg, csv_path)
+    samples = Samples(ids, paths, frame, labels, csv_path, missing)
+    report(samples, cfg, root)
+    return samples
+
+
+def read_labels(frame, cfg, csv_path):
+    cols = C.target_columns(cfg)
+    absent = [c for c in cols if c not in frame.columns]
+    if absent:
+        raise UserError(f"{csv_path} lacks target columns: {', '.join(absent)}")
+    values = frame[cols].apply(pd.to_numeric, errors="coerce")
+    bad = values.isna() | ~values.isin([0, 1])
+    if bad.any().any():
+        r, c = np.argwhere(bad.to_numpy())[0]
+        raise UserError(f"{csv_path}: label values must be 0 or 1; row {r + 2} column {cols[c]} "
+                        f"holds '{frame[cols[c]].iloc[r]}' ({int(bad.to_numpy().sum())} bad cells)")
+    return values.to_numpy(np.float32)
+
+
+def report(samples, cfg, root):
+    n_views = len(C.views(cfg))
+    n_missing = sum(len(v) for v in samples.missing.values())
+    total = len(samples.ids) * n_views
+    log.info("data: %s | %d samples | %d/%d views found | %d missing", root, len(samples.ids),
+             total - n_missing, total, n_missing)
+    if samples.missing:
+        empty = [sid for sid, v in samples.missing.items() if len(v) == n_views]
+        some = [f"{sid}: {' '.join(v)}" for sid, v in samples.missing.items() if len(v) < n_views]
+        if some:
+            log.warning("missing views (used as blank images): %s%s", "; ".join(some[:10]),
+                        f" ... and {len(some) - 10} more samples" if len(some) > 10 else "")
+        if empty:
+            log.warning("NO images at all for %d ids (predicted from blank views): %s%s", len(empty),
+                        ", ".join(empty[:20]), " ..." if len(empty) > 20 else "")

@@ -1,0 +1,75 @@
+"""Multi-view samples as tensors: (views, 1, size, size) per sample, with training-only augmentation."""
+import logging
+import os
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations must not reach the network
+
+import albumentations as A
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from . import config as C
+from .images import load_view
+
+log = logging.getLogger("harness")
+
+
+def build_augment(aug):
+    """Augmentations that keep small bright/dark blobs: mild affine, contrast/gamma, light noise; no blur."""
+    return A.Compose([
+        A.Affine(scale=tuple(aug["scale"]), translate_percent=(-aug["translate"], aug["translate"]),
+                 rotate=(-aug["rotate"], aug["rotate"]), border_mode=cv2.BORDER_CONSTANT, fill=0,
+                 p=aug["affine_p"]),
+        A.RandomBrightnessContrast(brightness_limit=0.1, contrast_limit=0.15, p=aug["contrast_p"]),
+        A.RandomGamma(gamma_limit=(85, 115), p=aug["gamma_p"]),
+        A.GaussNoise(std_range=(0.01, 0.03), p=aug["noise_p"]),
+    ])
+
+
+class MultiViewDataset(Dataset):
+    def __init__(self, samples, indices, cfg, train=False, seed=0):
+        self.paths = [samples.paths[i] for i in indices]
+        self.labels = None if samples.labels is None else samples.labels[indices]
+        self.size = int(cfg["preprocess"]["img_size"])
+        self.crop = bool(cfg["preprocess"].get("crop_border", True))
+        self.mean, self.std = float(cfg["preprocess"]["mean"]), float(cfg["preprocess"]["std"])
+        self.train = train
+        self.seed = seed
+        self.epoch = 0
+        self.augment = build_augment(cfg["augment"]) if train else None
+        self.mirror_p = float(cfg.get("augment", {}).get("mirror_p", 0.0)) if train else 0.0
+        self.mirror = C.mirror_permutations(cfg)
+        self._warned = set()
+
+    def set_epoch(self, epoch):
+        self.epoch = epoch
+
+    def __len__(self):
+        return len(self.paths)
+
+    def _view(self, path):
+        img, problem = load_view(path, self.size, self.crop)
+        if problem == "unreadable" and path not in self._warned:
+            self._warned.add(path)
+            log.warning("unreadable image used as a blank view: %s", path)
+        return img
+
+    def __getitem__(self, i):
+        views = [self._view(p) for p in self.paths[i]]
+        label = None if self.labels is None else self.labels[i].copy()
+        if self.train:
+            rng = np.random.default_rng([self.seed, self.epoch, i])
+            seeds = rng.integers(0, 2**31 - 1, size=len(views))
+            for v, s in enumerate(seeds):
+                self.augment.set_random_seed(int(s))
+                views[v] = self.augment(image=views[v])["image"]
+            if self.mirror is not None and rng.random() < self.mirror_p:
+                vperm, tperm = self.mirror
+                views = [np.ascontiguousarray(views[j][:, ::-1]) for j in vperm]
+                label = label[tperm]
+        x = torch.from_numpy(np.stack(views)).unsqueeze(1).float()
+        x = (x / 255.0 - self.mean) / self.std
+        y = torch.zeros(0) if label is None else torch.from_numpy(label)
+        return x, y, i

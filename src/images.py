@@ -1,0 +1,76 @@
+"""Image decoding and the deterministic preprocessing every view goes through (train and test alike)."""
+import cv2
+import numpy as np
+
+cv2.setNumThreads(1)  # DataLoader workers give the parallelism; OpenCV threads would oversubscribe
+
+
+def decode_gray(path):
+    """Decode any JPEG/PNG (gray or RGB, 8 or 16 bit) by its content, not its extension, to uint8 gray.
+
+    Returns None when the file is empty or cannot be decoded at all.
+    """
+    try:
+        buf = np.fromfile(str(path), dtype=np.uint8)
+    except OSError:
+        return None
+    if buf.size == 0:
+        return None
+    img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    if img is None or img.size == 0:
+        return None
+    if img.ndim == 3:
+        if img.shape[2] == 4:
+            img = img[:, :, :3]
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.shape[2] == 3 else img[:, :, 0]
+    if img.dtype != np.uint8:
+        img = img.astype(np.float32)
+        lo, hi = float(img.min()), float(img.max())
+        img = ((img - lo) * (255.0 / max(hi - lo, 1e-6))).astype(np.uint8)
+    return img
+
+
+def crop_border(img, dark=20, min_fraction=0.5, min_keep=0.25):
+    """Remove a dark frame (with any ruler ticks or burned-in text on it) around the image content.
+
+    A row or column belongs to the content when at least ``min_fraction`` of its pixels are brighter than
+    ``dark``; the crop is the box from the first to the last such row and column. When that box would keep
+    less than ``min_keep`` of the area the image is returned unchanged (a dark image, not a frame).
+    """
+    bright = img > dark
+    rows = np.flatnonzero(bright.mean(axis=1) >= min_fraction)
+    cols = np.flatnonzero(bright.mean(axis=0) >= min_fraction)
+    if rows.size == 0 or cols.size == 0:
+        return img
+    y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    if (y1 - y0) * (x1 - x0) < min_keep * img.shape[0] * img.shape[1]:
+        return img
+    return img[y0:y1, x0:x1]
+
+
+def pad_square(img):
+    h, w = img.shape
+    if h == w:
+        return img
+    size = max(h, w)
+    top, left = (size - h) // 2, (size - w) // 2
+    return cv2.copyMakeBorder(img, top, size - h - top, left, size - w - left, cv2.BORDER_CONSTANT, value=0)
+
+
+def prepare(img, size, crop=True):
+    """uint8 gray image -> uint8 (size, size): border crop, pad to square, area resize."""
+    if crop:
+        img = crop_border(img)
+    img = pad_square(img)
+    interp = cv2.INTER_AREA if img.shape[0] >= size else cv2.INTER_LINEAR
+    return cv2.resize(img, (size, size), interpolation=interp)
+
+
+def load_view(path, size, crop=True):
+    """A prepared view, or (blank view, reason) when the file is missing or undecodable."""
+    if path is None:
+        return np.zeros((size, size), np.uint8), "missing"
+    img = decode_gray(path)
+    if img is None:
+        return np.zeros((size, size), np.uint8), "unreadable"
+    return prepare(img, size, crop), None

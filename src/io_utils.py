@@ -1,0 +1,34 @@
+"""Atomic file writes: a kill at any moment leaves either the old file or the new one, never half of one."""
+import os
+import tempfile
+from pathlib import Path
+
+
+def _atomic(path, write):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path, text):
+    _atomic(path, lambda fh: fh.write(text.encode("utf-8")))
+
+
+def atomic_write_csv(df, path):
+    _atomic(path, lambda fh: fh.write(df.to_csv(index=False).encode("utf-8")))
+
+
+def atomic_torch_save(obj, path):
+    import torch
+
+    _atomic(path, lambda fh: torch.save(obj, fh))

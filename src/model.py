@@ -1,0 +1,131 @@
+"""The multi-view network: one timm backbone shared by all views, view embeddings, fusion, two heads."""
+import logging
+from pathlib import Path
+
+import timm
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from . import config as C
+from .errors import UserError
+
+log = logging.getLogger("harness")
+
+
+class GeM(nn.Module):
+    """Generalised mean pooling with a learned exponent: between mean (p=1) and max (p -> inf)."""
+
+    def __init__(self, p=3.0, eps=1e-6):
+        super().__init__()
+        self.p = nn.Parameter(torch.tensor(float(p)))
+        self.eps = eps
+
+    def forward(self, x):
+        p = self.p.clamp(1.0, 16.0)
+        return x.float().clamp(min=self.eps).pow(p).mean(dim=(-2, -1)).pow(1.0 / p)
+
+
+def spatial_pool(kind):
+    if kind == "gem":
+        return GeM()
+    if kind == "max":
+        return lambda x: x.float().amax(dim=(-2, -1))
+    if kind == "mean":
+        return lambda x: x.float().mean(dim=(-2, -1))
+    raise UserError(f"unknown model.pool '{kind}' (mean | max | gem)")
+
+
+class MultiViewNet(nn.Module):
+    """x (B, V, 1, H, W) -> logits (B, T) in the task's target order.
+
+    The backbone runs once on all B*V views. Each view's pooled feature gets a learned view embedding.
+    The primary target comes from the views fused by attention (or mean); each location comes from
+    per-view logits of the views that can show it (visibility map), combined by logsumexp (a soft max).
+    With consistency 'softor' the primary logit is logsumexp(own logit, location logits), so a confident
+    location always raises the primary probability with it.
+    """
+
+    def __init__(self, backbone, n_views, visibility, primary_index, pool="gem", fusion="attention",
+                 consistency="softor", dropout=0.2, pretrained=False, pretrained_path=None):
+        super().__init__()
+        kwargs = dict(num_classes=0, global_pool="", in_chans=1)
+        if pretrained_path:
+            kwargs.update(pretrained=True, pretrained_cfg_overlay=dict(file=str(pretrained_path)))
+        else:
+            kwargs.update(pretrained=bool(pretrained))
+        try:
+            self.backbone = timm.create_model(backbone, **kwargs)
+        except RuntimeError as exc:
+            if "Unknown model" in str(exc):
+                raise UserError(f"timm has no model '{backbone}'") from None
+            raise
+        dim = self.backbone.num_features
+        vis = torch.tensor(visibility, dtype=torch.float32)
+        vis[:, vis.sum(0) == 0] = 1.0          # a location no view claims is read from all views
+        self.register_buffer("visibility", vis, persistent=False)
+        self.primary_index = primary_index
+        self.pool = spatial_pool(pool)       # a GeM module registers itself as a submodule
+        self.view_embed = nn.Parameter(torch.randn(n_views, dim) * 0.02)
+        self.norm = nn.LayerNorm(dim)
+        if fusion not in ("attention", "mean"):
+            raise UserError(f"unknown model.fusion '{fusion}' (attention | mean)")
+        self.fusion = fusion
+        self.attn = nn.Sequential(nn.Linear(dim, max(dim // 4, 8)), nn.Tanh(), nn.Linear(max(dim // 4, 8), 1))
+        self.drop = nn.Dropout(dropout)
+        self.primary_head = nn.Linear(dim, 1)
+        self.location_head = nn.Linear(dim, vis.shape[1])
+        if consistency not in ("softor", "none"):
+            raise UserError(f"unknown model.consistency '{consistency}' (softor | none)")
+        self.consistency = consistency
+
+    def view_tokens(self, x):
+        b, v = x.shape[:2]
+        flat = x.flatten(0, 1)
+        if flat.is_cuda:
+            flat = flat.contiguous(memory_format=torch.channels_last)
+        f = self.backbone.forward_features(flat)
+        if f.ndim == 3:                       # transformer tokens (B*V, N, D) -> pool over tokens
+            f = f.transpose(1, 2).unsqueeze(-1)
+        tokens = self.pool(f).view(b, v, -1) + self.view_embed
+        return self.norm(tokens)
+
+    def forward(self, x):
+        t = self.view_tokens(x)
+        if self.fusion == "attention":
+            w = torch.softmax(self.attn(t).squeeze(-1).float(), dim=1)
+            fused = (w.unsqueeze(-1) * t).sum(1)
+        else:
+            fused = t.mean(1)
+        prim = self.primary_head(self.drop(fused)).float()                     # (B, 1)
+        per_view = self.location_head(self.drop(t)).float()                    # (B, V, L)
+        per_view = per_view.masked_fill(self.visibility.unsqueeze(0) == 0, float("-inf"))
+        loc = torch.logsumexp(per_view, dim=1)                                  # (B, L)
+        if self.consistency == "softor":
+            prim = torch.logsumexp(torch.cat([prim, loc], dim=1), dim=1, keepdim=True)
+        i = self.primary_index
+        return torch.cat([loc[:, :i], prim, loc[:, i:]], dim=1)
+
+
+def model_args(cfg):
+    """Everything needed to rebuild the network; stored in every checkpoint."""
+    m = cfg["model"]
+    return dict(backbone=m["backbone"], n_views=len(C.views(cfg)), visibility=C.visibility_matrix(cfg),
+                primary_index=C.target_columns(cfg).index(C.primary(cfg)), pool=m.get("pool", "gem"),
+                fusion=m.get("fusion", "attention"), consistency=m.get("consistency", "softor"),
+                dropout=float(m.get("dropout", 0.0)))
+
+
+def build_model(args, pretrained=False, pretrained_path=None):
+    if pretrained_path is not None and not Path(pretrained_path).is_file():
+        raise UserError(f"--pretrained_path file not found: {pretrained_path}")
+    return MultiViewNet(**args, pretrained=pretrained, pretrained_path=pretrained_path)
+
+
+def bce_loss(logits, targets, primary_index, location_weight=1.0):
+    """BCE on the primary target plus ``location_weight`` x the mean BCE over the location targets."""
+    per = F.binary_cross_entropy_with_logits(logits.float(), targets.float(), reduction="none").mean(0)
+    loc_mask = torch.ones_like(per, dtype=torch.bool)
+    loc_mask[primary_index] = False
+    loc = per[loc_mask].mean() if loc_mask.any() else per.new_zeros(())
+    return per[primary_index] + location_weight * loc

@@ -1,0 +1,40 @@
+"""Probabilities from one or more models over a loader: fold averaging and mirror test-time augmentation."""
+import numpy as np
+import torch
+from tqdm import tqdm
+
+
+def logits_of(model, x, device):
+    """Forward pass in bf16 autocast on CUDA, float32 on the CPU."""
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        return model(x.to(device, non_blocking=True)).float()
+
+
+@torch.no_grad()
+def predict(models, loader, device, mirror=None, desc=None):
+    """Mean sigmoid probability over ``models`` (and over the mirrored input when ``mirror`` is given).
+
+    mirror = (view permutation, target permutation): the input's views are swapped and flipped
+    horizontally, and the predicted targets swapped back, so left stays left.
+    Returns (probs (n, T), labels (n, T) or None, dataset indices (n,)).
+    """
+    for m in models:
+        m.eval()
+    probs, labels, order = [], [], []
+    for x, y, idx in tqdm(loader, desc=desc, leave=False, dynamic_ncols=True, disable=None if desc else True):
+        total, count = 0.0, 0
+        for m in models:
+            total = total + torch.sigmoid(logits_of(m, x, device))
+            count += 1
+            if mirror is not None:
+                vperm, tperm = mirror
+                flipped = torch.sigmoid(logits_of(m, x[:, vperm].flip(-1), device))
+                total = total + flipped[:, tperm]
+                count += 1
+        probs.append((total / count).cpu().numpy())
+        if y.numel():
+            labels.append(y.numpy())
+        order.append(idx.numpy())
+    probs = np.concatenate(probs) if probs else np.zeros((0, 0), np.float32)
+    labels = np.concatenate(labels) if labels else None
+    return probs, labels, np.concatenate(order) if order else np.zeros(0, int)

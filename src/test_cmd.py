@@ -1,0 +1,134 @@
+"""`python test.py`: fold-ensembled predictions for a test folder, written as the organizers' CSV."""
+import argparse
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import checkpoint as ckpt
+from . import config as C
+from .cv import location_thresholds
+from .data import discover
+from .dataset import MultiViewDataset
+from .errors import UserError
+from .io_utils import atomic_write_csv
+from .model import build_model
+from .predict import predict
+from .runtime import default_workers, pick_device, setup_logging
+from .train_loop import make_loader
+
+log = logging.getLogger("harness")
+
+EXAMPLES = """examples:
+  python test.py --data_dir test_set
+  python /path/to/submission/test.py --data_dir /data/test_set --out /results/output.csv --tta
+"""
+
+
+def parser():
+    p = argparse.ArgumentParser(description="Predict a test folder with every trained fold and write output.csv.",
+                                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data_dir", required=True, help="test folder holding test.csv and the images")
+    p.add_argument("--weights_dir", help="folder with fold_K/best.pt (default: weights/ of this project)")
+    p.add_argument("--out", default="output.csv", help="output CSV (default: output.csv in the current folder)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
+    p.add_argument("--tta", action="store_true", help="also predict the mirrored patient (left/right swapped)")
+    p.add_argument("--location_probs", action="store_true",
+                   help="write location probabilities instead of 0/1 labels")
+    p.add_argument("--batch_size", type=int, default=8)
+    p.add_argument("--num_workers", type=int, help="decoding worker processes (default min(4, CPUs))")
+    return p
+
+
+def load_folds(weights_dir):
+    """(checkpoints, task config) of every fold_K/best.pt; all must belong to the same task."""
+    if not weights_dir.is_dir():
+        raise UserError(f"weights folder not found: {weights_dir} (pass --weights_dir)")
+    paths = sorted(weights_dir.glob("fold_*/best.pt"), key=lambda p: p.parent.name)
+    if not paths:
+        raise UserError(f"no trained folds (fold_K/best.pt) in {weights_dir}; train first or pass --weights_dir")
+    ckpts = [ckpt.load(p) for p in paths]
+    cfg = ckpts[0]["config"]
+    for p, c in zip(paths, ckpts):
+        other = c["config"]
+        if (other["task"], other["targets"]["columns"], other["data"]["views"]) != (
+                cfg["task"], cfg["targets"]["columns"], cfg["data"]["views"]):
+            raise UserError(f"{p} belongs to another task than {paths[0]}; keep one task per weights folder")
+    log.info("weights: %d folds from %s (%s)", len(paths), weights_dir, ", ".join(p.parent.name for p in paths))
+    return ckpts, cfg
+
+
+def thresholds_for(weights_dir, ckpts, locs):
+    th = location_thresholds(weights_dir)
+    if th is not None:
+        log.info("location thresholds: from the out-of-fold CV summary (%s)", weights_dir / "cv_summary.json")
+        return th
+    log.warning("no cv_summary.json (not every fold finished): location thresholds are the mean of the "
+                "trained folds' validation thresholds")
+    return {c: float(np.mean([k["thresholds"][c] for k in ckpts])) for c in locs}
+
+
+def output_frame(samples, cfg, probs, thresholds, location_probs):
+    """id column + targets in config order, rows exactly as the CSV (or the sorted file ids) gave them."""
+    id_col, cols, prim = cfg["data"]["id_column"], C.target_columns(cfg), C.primary(cfg)
+    extra = [c for c in samples.frame.columns if c not in [id_col] + cols]
+    if extra:
+        log.warning("test CSV columns not written to the output (the organizers' scorer counts extras as errors):"
+                    " %s", ", ".join(map(str, extra)))
+    out = pd.DataFrame({id_col: samples.frame[id_col].tolist()})
+    for j, c in enumerate(cols):
+        if c == prim or location_probs or cfg["targets"].get("location_output") == "probability":
+            out[c] = np.round(probs[:, j].astype(float), 6)
+        else:
+            out[c] = (probs[:, j] >= thresholds[c]).astype(int)
+    return out
+
+
+def self_check(path, ids, cfg):
+    """Re-read the written file and confirm rows, order, columns and value ranges; one line."""
+    back = pd.read_csv(path, dtype={cfg["data"]["id_column"]: str})
+    cols = [cfg["data"]["id_column"]] + C.target_columns(cfg)
+    problems = []
+    if list(back.columns) != cols:
+        problems.append("columns differ from the task's")
+    if back[cols[0]].tolist() != list(ids):
+        problems.append("rows differ from test.csv")
+    values = back[cols[1:]].to_numpy(float)
+    if np.isnan(values).any() or (values < 0).any() or (values > 1).any():
+        problems.append("values outside [0, 1]")
+    if problems:
+        raise UserError(f"self-check of {path} failed: {'; '.join(problems)}")
+    log.info("self-check: %s | %d rows in test.csv order | %d columns (%s ... %s) | values in [0, 1] | OK",
+             path, len(back), len(cols), cols[0], cols[-1])
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    setup_logging()
+    weights_dir = C.project_path(args.weights_dir, C.DEFAULT_WEIGHTS)
+    ckpts, cfg = load_folds(weights_dir)
+    samples = discover(args.data_dir, cfg, "test")
+    device = pick_device(args.device)
+    models = []
+    for c in ckpts:
+        m = build_model(c["model_args"])
+        m.load_state_dict(c["model"])
+        models.append(m.to(device))
+    locs = C.location_columns(cfg)
+    thresholds = thresholds_for(weights_dir, ckpts, locs)
+    mirror = C.mirror_permutations(cfg) if args.tta else None
+    if args.tta and mirror is None:
+        log.warning("--tta: this task has no mirror map in its config; predicting without it")
+    ds = MultiViewDataset(samples, np.arange(len(samples.ids)), cfg, train=False)
+    loader = make_loader(ds, args.batch_size, False, default_workers(args.num_workers), device)
+    probs, _, _ = predict(models, loader, device, mirror, desc="predicting")   # unshuffled: CSV order
+    out = output_frame(samples, cfg, probs, thresholds, args.location_probs)
+    out_path = Path(args.out).expanduser()
+    if out_path.is_file():
+        shutil.copy2(out_path, out_path.with_name(out_path.name + ".bak"))
+        log.info("%s existed: the previous file is kept as %s.bak", out_path, out_path.name)
+    atomic_write_csv(out, out_path)
+    self_check(out_path, samples.frame[cfg["data"]["id_column"]].tolist(), cfg)
+    return 0

@@ -1,0 +1,72 @@
+"""`python train.py`: train one fold or all folds of a task."""
+import argparse
+
+from . import config as C
+from .cv import summarize
+from .data import discover
+from .errors import UserError
+from .folds import load_or_make
+from .runtime import default_workers, pick_device, setup_logging
+from .train_loop import train_fold
+
+EXAMPLES = """examples:
+  python train.py --data_dir train_set --fold 0
+  python train.py --data_dir train_set --fold all --model efficientnet_b0 --img_size 512 --pretrained_path effb0.safetensors
+  python train.py --data_dir train_set --fold 2 --resume        # continue a stopped run
+"""
+
+# command-line option -> dotted key in the task config
+OVERRIDES = {"model": "model.backbone", "pool": "model.pool", "fusion": "model.fusion",
+             "img_size": "preprocess.img_size", "epochs": "train.epochs", "batch_size": "train.batch_size",
+             "lr": "train.lr", "n_folds": "train.n_folds", "seed": "train.seed", "patience": "train.patience"}
+
+
+def parser():
+    p = argparse.ArgumentParser(description="Train per cross-validation fold; checkpoints go to --weights_dir.",
+                                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data_dir", required=True, help="training folder holding train.csv and the images")
+    p.add_argument("--fold", required=True, help="fold number (0..n_folds-1) or 'all'")
+    p.add_argument("--config", help="task YAML (default: configs/kium.yaml of this project)")
+    p.add_argument("--weights_dir", help="where folds.csv and fold_K/ go (default: weights/ of this project)")
+    p.add_argument("--model", help="timm backbone name, e.g. resnet18, efficientnet_b0, resnet50")
+    p.add_argument("--pool", choices=["mean", "max", "gem"], help="per-view spatial pooling")
+    p.add_argument("--fusion", choices=["attention", "mean"], help="fusion across views")
+    p.add_argument("--img_size", type=int, help="square input size in pixels")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch_size", type=int, help="samples (patients) per step")
+    p.add_argument("--lr", type=float)
+    p.add_argument("--patience", type=int, help="early-stopping patience in epochs")
+    p.add_argument("--n_folds", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
+    p.add_argument("--num_workers", type=int, help="DataLoader worker processes (default min(4, CPUs))")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--pretrained", action="store_true", help="ImageNet weights through timm (needs internet)")
+    g.add_argument("--pretrained_path", help="local ImageNet weight file (.safetensors/.pth), the offline way")
+    p.add_argument("--resume", action="store_true", help="continue unfinished folds from last.pt; skip finished")
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    setup_logging()
+    cfg = C.resolved(C.load_config(args.config), {v: getattr(args, k) for k, v in OVERRIDES.items()})
+    C.validate(cfg)
+    weights_dir = C.project_path(args.weights_dir, C.DEFAULT_WEIGHTS)
+    n_folds = int(cfg["train"]["n_folds"])
+    if args.fold == "all":
+        fold_list = list(range(n_folds))
+    elif args.fold.isdigit() and int(args.fold) < n_folds:
+        fold_list = [int(args.fold)]
+    else:
+        raise UserError(f"--fold must be 0..{n_folds - 1} or 'all', not '{args.fold}'")
+    device = pick_device(args.device)
+    samples = discover(args.data_dir, cfg, "train")
+    weights_dir.mkdir(parents=True, exist_ok=True)
+    folds = load_or_make(weights_dir / "folds.csv", samples.ids, samples.labels, n_folds, int(cfg["train"]["seed"]))
+    args.num_workers = default_workers(args.num_workers)
+    for k in fold_list:
+        train_fold(cfg, samples, folds, k, weights_dir, device, args)
+    if summarize(weights_dir, cfg, n_folds) is None:
+        print(f"CV summary: written once all {n_folds} folds have finished (python train.py --fold all --resume)")
+    return 0
