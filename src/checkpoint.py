@@ -17,7 +17,7 @@ def versions():
     import sklearn
     import timm
 
-    return {"python": platform.python_version(), "torch": torch.__version__, "timm": timm.__version__,
+    return {"python": platform.python_version(), "torch": str(torch.__version__), "timm": timm.__version__,
             "albumentations": albumentations.__version__, "numpy": numpy.__version__,
             "scikit-learn": sklearn.__version__}
 
@@ -31,9 +31,12 @@ def load(path):
     path = Path(path)
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise UserError(f"{path} was refused: it carries pickled objects beyond weights (unsafe to load); "
-                        "use a checkpoint written by train.py") from None
+    except pickle.UnpicklingError as exc:
+        if "Unsupported global" in str(exc):       # a class or function to import: code, not weights
+            raise UserError(f"{path} was refused: it carries pickled objects beyond weights (unsafe to load); "
+                            "use a checkpoint written by train.py") from None
+        raise UserError(f"{path} is not a readable checkpoint (corrupt or truncated); copy it again or retrain "
+                        "that fold") from None
     except (RuntimeError, EOFError, OSError, ValueError) as exc:
         raise UserError(f"{path} is not a readable checkpoint ({str(exc).splitlines()[0][:120]}); "
                         "copy it again or retrain that fold") from None

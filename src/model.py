@@ -75,6 +75,7 @@ class MultiViewNet(nn.Module):
         self.drop = nn.Dropout(dropout)
         self.primary_head = nn.Linear(dim, 1)
         self.location_head = nn.Linear(dim, vis.shape[1])
+        nn.init.constant_(self.location_head.bias, -6.0)   # locations are rare: start near their prior
         if consistency not in ("softor", "none"):
             raise UserError(f"unknown model.consistency '{consistency}' (softor | none)")
         self.consistency = consistency

@@ -137,7 +137,7 @@ def _train(cfg, samples, folds, k, out, device, opts):
             opt.step()
             sched.step()
             seen += x.shape[0]
-            loss_sum += float(loss) * x.shape[0]
+            loss_sum += loss.item() * x.shape[0]
             bar.set_postfix(loss=f"{loss_sum / seen:.4f}")
         train_s = time.time() - t0
         t1 = time.time()
