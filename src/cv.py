@@ -8,7 +8,7 @@ import pandas as pd
 from . import checkpoint as ckpt
 from . import config as C
 from .io_utils import atomic_write_text
-from .metrics import apply_thresholds, auc, best_thresholds, format_report, location_accuracy, score_report
+from .metrics import apply_thresholds, auc, best_thresholds, format_report, score_report
 
 log = logging.getLogger("harness")
 SUMMARY = "cv_summary.json"

@@ -13,6 +13,19 @@ from .errors import UserError
 log = logging.getLogger("harness")
 
 
+IMAGE_MAGIC = (b"\xff\xd8", b"\x89PNG")
+
+
+def looks_like_image(path):
+    """Cheap content check (first bytes are a JPEG or PNG signature), whatever the extension says."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError:
+        return False
+    return head.startswith(IMAGE_MAGIC)
+
+
 @dataclass
 class Samples:
     ids: list                      # id strings, in CSV order
@@ -20,7 +33,8 @@ class Samples:
     frame: pd.DataFrame            # the CSV as read (id column as text), or a frame built from the files
     labels: np.ndarray = None      # (n, n_targets) float32 for training data
     csv_path: Path = None
-    missing: dict = field(default_factory=dict)   # id -> [views without a file]
+    missing: dict = field(default_factory=dict)   # id -> [views without a usable file]
+    unreadable: list = field(default_factory=list)  # files that are not JPEG/PNG (used as blank views)
 
 
 def _subdirs(path):
@@ -105,12 +119,13 @@ def discover(data_dir, cfg, split):
         if dup:
             raise UserError(f"{csv_path}: duplicate {id_col} values {dup[:5]}")
 
-    paths, missing = [], {}
+    paths, missing, unreadable = [], {}, []
     for sid in ids:
         row = []
         for view in C.views(cfg):
             p = index.get(d["file_pattern"].format(id=sid, view=view).lower())
-            if p is not None and p.stat().st_size == 0:
+            if p is not None and not looks_like_image(p):
+                unreadable.append(p)
                 p = None
             row.append(p)
             if p is None:
@@ -120,7 +135,7 @@ def discover(data_dir, cfg, split):
     labels = None
     if split == "train":
         labels = read_labels(frame, cfg, csv_path)
-    samples = Samples(ids, paths, frame, labels, csv_path, missing)
+    samples = Samples(ids, paths, frame, labels, csv_path, missing, unreadable)
     report(samples, cfg, root)
     return samples
 
@@ -143,8 +158,12 @@ def report(samples, cfg, root):
     n_views = len(C.views(cfg))
     n_missing = sum(len(v) for v in samples.missing.values())
     total = len(samples.ids) * n_views
-    log.info("data: %s | %d samples | %d/%d views found | %d missing", root, len(samples.ids),
-             total - n_missing, total, n_missing)
+    log.info("data: %s | %d samples | %d/%d views found | %d missing | %d unreadable", root, len(samples.ids),
+             total - n_missing, total, n_missing - len(samples.unreadable), len(samples.unreadable))
+    if samples.unreadable:
+        log.warning("unreadable or empty image files (used as blank views): %s%s",
+                    ", ".join(p.name for p in samples.unreadable[:10]),
+                    " ..." if len(samples.unreadable) > 10 else "")
     if samples.missing:
         empty = [sid for sid, v in samples.missing.items() if len(v) == n_views]
         some = [f"{sid}: {' '.join(v)}" for sid, v in samples.missing.items() if len(v) < n_views]

@@ -76,7 +76,7 @@ def draw_view(rng, size_range, pts, mirrored, lesions, lesion_scale):
     base = px((0.5, 0.97))
     hub = px((0.5, 0.6))
     cv2.line(img, base, hub, vessel, thick + 1, cv2.LINE_AA)
-    for loc, p in pts.items():
+    for p in pts.values():
         mid = px((0.5 + (p[0] - 0.5) * 0.5, 0.6 + (p[1] - 0.6) * 0.5 + rng.normal(0, 0.02)))
         cv2.polylines(img, [np.array([hub, mid, px(p)], np.int32)], False, vessel, thick, cv2.LINE_AA)
     for _ in range(int(rng.integers(3, 8))):       # distractor vessels

@@ -8,6 +8,7 @@ import pandas as pd
 
 from . import config as C
 from .errors import UserError
+from .io_utils import atomic_write_text
 from .metrics import format_report, score_report
 from .runtime import setup_logging
 
@@ -89,6 +90,5 @@ def main(argv=None):
     print(f"location accuracy: {rep['location_accuracy']:.4f}")
     print(format_report(rep, f"details ({args.pred} vs {args.gt}):"))
     if args.json:
-        from .io_utils import atomic_write_text
         atomic_write_text(args.json, json.dumps(rep, indent=2))
     return 0

@@ -1,6 +1,7 @@
 """`python test.py`: fold-ensembled predictions for a test folder, written as the organizers' CSV."""
 import argparse
 import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from .runtime import default_workers, pick_device, setup_logging
 from .train_loop import make_loader
 
 log = logging.getLogger("harness")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")      # inference never reaches a model hub
 
 EXAMPLES = """examples:
   python test.py --data_dir test_set

@@ -11,7 +11,8 @@ from .train_loop import train_fold
 
 EXAMPLES = """examples:
   python train.py --data_dir train_set --fold 0
-  python train.py --data_dir train_set --fold all --model efficientnet_b0 --img_size 512 --pretrained_path effb0.safetensors
+  python train.py --data_dir train_set --fold all --model efficientnet_b0 --img_size 512 \
+      --pretrained_path effb0.safetensors            # local ImageNet weights, no internet needed
   python train.py --data_dir train_set --fold 2 --resume        # continue a stopped run
 """
 

@@ -107,7 +107,7 @@ def _train(cfg, samples, folds, k, out, device, opts):
     steps = max(1, len(tr) // bs if len(tr) > bs else 1)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, warmup_cosine(epochs * steps, max(1, int(float(t.get("warmup_epochs", 1)) * steps))))
-    start, best, best_epoch, bad, history = 0, -math.inf, 0, 0, []
+    start, best, best_epoch, bad, history = 0, [-math.inf, -math.inf], 0, 0, []
     if state is not None:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
@@ -146,7 +146,8 @@ def _train(cfg, samples, folds, k, out, device, opts):
         aucs = column_aucs(y_val, probs, cols)
         p_auc, loc_auc = aucs[cols[pi]], nanmean([aucs[c] for c in locs])
         val_loss = _val_loss(probs, y_val, pi, lw)
-        score = p_auc if p_auc == p_auc else -val_loss
+        # primary AUROC first; validation loss breaks ties (a saturated or undefined AUROC)
+        score = [p_auc if p_auc == p_auc else -math.inf, -val_loss]
         row = dict(epoch=epoch + 1, train_loss=loss_sum / max(seen, 1), val_loss=val_loss,
                    val_auc_primary=p_auc, val_mean_location_auc=loc_auc, lr=opt.param_groups[0]["lr"],
                    train_s=round(train_s, 2), val_s=round(val_s, 2),
@@ -179,7 +180,8 @@ def _train(cfg, samples, folds, k, out, device, opts):
                        val_mean_location_auc=best_row["val_mean_location_auc"], epochs_run=epoch + 1)
         ckpt.save(dict(kind="last", model=model.state_dict(), optimizer=opt.state_dict(),
                        scheduler=sched.state_dict(), config=cfg, fold=k, epoch=epoch + 1, best=best,
-                       best_epoch=best_epoch, bad_epochs=bad, history=history, finished=finished, summary=summary), last_path)
+                       best_epoch=best_epoch, bad_epochs=bad, history=history, finished=finished,
+                       summary=summary), last_path)
         if stop:
             log.info("fold %d: early stop, no better validation score for %d epochs", k, bad)
             break

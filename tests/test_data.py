@@ -43,6 +43,7 @@ def test_missing_and_empty_views_are_reported(tmp_path, caplog):
     (tmp_path / "notes.txt").write_text("x")
     s = discover(tmp_path, CFG, "test")
     assert s.missing == {"1": ["RI-A"], "2": ["LI-B"]}
+    assert [p.name for p in s.unreadable] == ["2LI-B.jpg"]
     assert s.paths[0][VIEWS.index("RI-A")] is None
 
 

@@ -2,12 +2,12 @@
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import run
+
 from src import config as C
 from src.data import Samples
-from src.test_cmd import output_frame, self_check
 from src.errors import UserError
+from src.test_cmd import output_frame, self_check
 
 CFG = C.load_config()
 COLS = C.target_columns(CFG)

@@ -3,8 +3,15 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from src.metrics import (apply_thresholds, auc, best_threshold, bootstrap_auc_ci, location_accuracy,
-                         rsna_weighted, score_report)
+from src.metrics import (
+    apply_thresholds,
+    auc,
+    best_threshold,
+    bootstrap_auc_ci,
+    location_accuracy,
+    rsna_weighted,
+    score_report,
+)
 
 
 def test_auc_matches_sklearn_and_is_nan_for_one_class():
