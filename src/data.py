@@ -31,10 +31,13 @@ class Samples:
     ids: list                      # id strings, in CSV order
     paths: list                    # per sample, one Path or None per view
     frame: pd.DataFrame            # the CSV as read (id column as text), or a frame built from the files
-    labels: np.ndarray = None      # (n, n_targets) float32 for training data
+    labels: np.ndarray = None      # (n, n_targets) float32 for training data; NaN where a cell is not a number
     csv_path: Path = None
     missing: dict = field(default_factory=dict)   # id -> [views without a usable file]
     unreadable: list = field(default_factory=list)  # files that are not JPEG/PNG (used as blank views)
+    root: Path = None                              # the folder the CSV (or the images) were found in
+    index: dict = field(default_factory=dict)      # lower-case stem -> image path, every image found
+    stray: list = field(default_factory=list)      # non-image files beside the images
 
 
 def _subdirs(path):
@@ -55,20 +58,25 @@ def find_root(data_dir, csv_name):
     return data_dir, None
 
 
-def index_images(root, extensions):
-    """Map lower-case file stem -> path for every image in root and one folder below (shallower wins)."""
+def index_images(root, extensions, csv_names=()):
+    """(lower-case stem -> path for every image in root and one folder below, shallower first;
+    other files found there, the CSVs and hidden files excepted)."""
     exts = {e.lower() for e in extensions}
-    found = {}
+    found, stray = {}, []
     for folder in [root] + _subdirs(root):
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError:
             continue
         for entry in entries:
+            if not entry.is_file() or entry.name.startswith("."):
+                continue
             stem, ext = os.path.splitext(entry.name)
-            if ext.lower() in exts and entry.is_file() and not entry.name.startswith("."):
+            if ext.lower() in exts:
                 found.setdefault(stem.lower(), Path(entry.path))
-    return found
+            elif entry.name not in csv_names:
+                stray.append(Path(entry.path))
+    return found, stray
 
 
 def ids_from_files(index, cfg):
@@ -100,7 +108,7 @@ def discover(data_dir, cfg, split):
     id_col = d["id_column"]
     csv_name = d["train_csv"] if split == "train" else d["test_csv"]
     root, csv_path = find_root(data_dir, csv_name)
-    index = index_images(root, d.get("extensions", [".jpg", ".png"]))
+    index, stray = index_images(root, d.get("extensions", [".jpg", ".png"]), (d["train_csv"], d["test_csv"]))
     if csv_path is None:
         if split == "train":
             raise UserError(f"no {csv_name} in {data_dir} (nor one folder below); training needs the labels")
@@ -114,10 +122,6 @@ def discover(data_dir, cfg, split):
         ids = frame[id_col].tolist()
         if not ids:
             raise UserError(f"{csv_path} has no rows")
-    if split == "train":
-        dup = frame[id_col][frame[id_col].duplicated()].unique().tolist()
-        if dup:
-            raise UserError(f"{csv_path}: duplicate {id_col} values {dup[:5]}")
 
     paths, missing, unreadable = [], {}, []
     for sid in ids:
@@ -132,44 +136,14 @@ def discover(data_dir, cfg, split):
                 missing.setdefault(sid, []).append(view)
         paths.append(row)
 
-    labels = None
-    if split == "train":
-        labels = read_labels(frame, cfg, csv_path)
-    samples = Samples(ids, paths, frame, labels, csv_path, missing, unreadable)
-    report(samples, cfg, root)
-    return samples
+    labels = read_labels(frame, cfg, csv_path) if split == "train" else None
+    return Samples(ids, paths, frame, labels, csv_path, missing, unreadable, root, index, stray)
 
 
 def read_labels(frame, cfg, csv_path):
+    """Target columns as float32; cells that are not numbers become NaN (the data check reports them)."""
     cols = C.target_columns(cfg)
     absent = [c for c in cols if c not in frame.columns]
     if absent:
         raise UserError(f"{csv_path} lacks target columns: {', '.join(absent)}")
-    values = frame[cols].apply(pd.to_numeric, errors="coerce")
-    bad = values.isna() | ~values.isin([0, 1])
-    if bad.any().any():
-        r, c = np.argwhere(bad.to_numpy())[0]
-        raise UserError(f"{csv_path}: label values must be 0 or 1; row {r + 2} column {cols[c]} "
-                        f"holds '{frame[cols[c]].iloc[r]}' ({int(bad.to_numpy().sum())} bad cells)")
-    return values.to_numpy(np.float32)
-
-
-def report(samples, cfg, root):
-    n_views = len(C.views(cfg))
-    n_missing = sum(len(v) for v in samples.missing.values())
-    total = len(samples.ids) * n_views
-    log.info("data: %s | %d samples | %d/%d views found | %d missing | %d unreadable", root, len(samples.ids),
-             total - n_missing, total, n_missing - len(samples.unreadable), len(samples.unreadable))
-    if samples.unreadable:
-        log.warning("unreadable or empty image files (used as blank views): %s%s",
-                    ", ".join(p.name for p in samples.unreadable[:10]),
-                    " ..." if len(samples.unreadable) > 10 else "")
-    if samples.missing:
-        empty = [sid for sid, v in samples.missing.items() if len(v) == n_views]
-        some = [f"{sid}: {' '.join(v)}" for sid, v in samples.missing.items() if len(v) < n_views]
-        if some:
-            log.warning("missing views (used as blank images): %s%s", "; ".join(some[:10]),
-                        f" ... and {len(some) - 10} more samples" if len(some) > 10 else "")
-        if empty:
-            log.warning("NO images at all for %d ids (predicted from blank views): %s%s", len(empty),
-                        ", ".join(empty[:20]), " ..." if len(empty) > 20 else "")
+    return frame[cols].apply(pd.to_numeric, errors="coerce").to_numpy(np.float32)

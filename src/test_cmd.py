@@ -11,7 +11,7 @@ import pandas as pd
 from . import checkpoint as ckpt
 from . import config as C
 from .cv import location_thresholds
-from .data import discover
+from .check_data import load_checked
 from .dataset import MultiViewDataset
 from .errors import UserError
 from .io_utils import atomic_write_csv
@@ -111,7 +111,7 @@ def main(argv=None):
     setup_logging()
     weights_dir = C.project_path(args.weights_dir, C.DEFAULT_WEIGHTS)
     ckpts, cfg = load_folds(weights_dir)
-    samples = discover(args.data_dir, cfg, "test")
+    samples = load_checked(args.data_dir, cfg, "test")
     device = pick_device(args.device)
     models = []
     for c in ckpts:

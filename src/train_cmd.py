@@ -3,7 +3,7 @@ import argparse
 
 from . import config as C
 from .cv import summarize
-from .data import discover
+from .check_data import load_checked
 from .errors import UserError
 from .folds import load_or_make
 from .runtime import default_workers, pick_device, setup_logging
@@ -62,7 +62,7 @@ def main(argv=None):
     else:
         raise UserError(f"--fold must be 0..{n_folds - 1} or 'all', not '{args.fold}'")
     device = pick_device(args.device)
-    samples = discover(args.data_dir, cfg, "train")
+    samples = load_checked(args.data_dir, cfg, "train")
     weights_dir.mkdir(parents=True, exist_ok=True)
     folds = load_or_make(weights_dir / "folds.csv", samples.ids, samples.labels, n_folds, int(cfg["train"]["seed"]))
     args.num_workers = default_workers(args.num_workers)

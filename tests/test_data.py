@@ -58,11 +58,6 @@ def test_training_data_needs_valid_labels(tmp_path):
     write_set(tmp_path / "a", ["1", "2"], csv=None)
     with pytest.raises(UserError, match="train.csv"):
         discover(tmp_path / "a", CFG, "train")
-    bad = np.zeros((2, len(COLS)), int)
-    bad[1, 3] = 2
-    write_set(tmp_path / "b", ["1", "2"], csv="train.csv", labels=bad)
-    with pytest.raises(UserError, match="0 or 1"):
-        discover(tmp_path / "b", CFG, "train")
     good = np.zeros((2, len(COLS)), int)
     good[0, 0] = 1
     write_set(tmp_path / "c", ["1", "2"], csv="train.csv", labels=good)

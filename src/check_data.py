@@ -1,0 +1,201 @@
+"""The data check: `python -m src.check_data --data_dir DIR [--config FILE]`.
+
+Lists every problem of a train or test folder with the samples and files concerned. train.py and test.py run
+the same check at start and print its summary. Errors stop the run with one line (exit 2); warnings let it go
+on (a missing or unusable view becomes a blank image).
+"""
+import argparse
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from . import config as C
+from .data import discover, find_root
+from .errors import UserError, run_cli
+from .runtime import setup_logging
+
+log = logging.getLogger("harness")
+
+SIGNATURES = {b"\xff\xd8": "jpeg", b"\x89PNG": "png"}
+ENDINGS = {"jpeg": b"\xff\xd9", "png": b"IEND\xaeB`\x82"}
+EXTENSIONS = {"jpeg": (".jpg", ".jpeg"), "png": (".png",)}
+
+
+@dataclass
+class Problem:
+    severity: str          # "error": the run cannot go on | "warning": it goes on, as the message says
+    what: str
+    items: list = field(default_factory=list)
+
+    def line(self, limit=10):
+        shown = "; ".join(map(str, self.items[:limit]))
+        more = f" ... and {len(self.items) - limit} more" if len(self.items) > limit else ""
+        return f"[{self.severity}] {self.what} ({len(self.items)}): {shown}{more}"
+
+
+def file_problem(path):
+    """A cheap look at the bytes: 'empty', 'not an image', 'truncated', 'wrong extension' or None."""
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+            fh.seek(max(0, size - 1024))
+            tail = fh.read()
+    except OSError:
+        return "unreadable"
+    if size == 0:
+        return "empty"
+    kind = next((k for sig, k in SIGNATURES.items() if head.startswith(sig)), None)
+    if kind is None:
+        return "not an image"
+    if ENDINGS[kind] not in tail:
+        return "truncated"
+    if path.suffix.lower() not in EXTENSIONS[kind]:
+        return f"a {kind.upper()} named {path.suffix}"
+    return None
+
+
+def decode_stats(path):
+    """(short side in pixels, standard deviation) from a quarter-size decode, or None if it fails."""
+    img = cv2.imdecode(np.fromfile(str(path), np.uint8), cv2.IMREAD_REDUCED_GRAYSCALE_4)
+    if img is None or img.size == 0:
+        return None
+    return min(img.shape) * 4, float(img.std())
+
+
+def check(samples, cfg, split, img_size=None, decode=True):
+    """Every problem of a discovered folder, as a list of Problem."""
+    id_col = cfg["data"]["id_column"]
+    n_views = len(C.views(cfg))
+    img_size = int(img_size or cfg["preprocess"]["img_size"])
+    out = []
+
+    def add(severity, what, items):
+        if len(items):
+            out.append(Problem(severity, what, list(items)))
+
+    frame_ids = samples.frame[id_col]
+    dup = frame_ids[frame_ids.duplicated()].unique().tolist()
+    add("error" if split == "train" else "warning",
+        f"duplicate {id_col} rows" + ("" if split == "train" else " (each gets its own output row)"), dup)
+    files = [p for row in samples.paths for p in row if p is not None] + list(samples.unreadable)
+    if not files:
+        add("error", "no usable images at all (check --data_dir and the file names, e.g. "
+            f"'{cfg['data']['file_pattern'].format(id=samples.ids[0], view=C.views(cfg)[0])}.jpg')",
+            [str(samples.root)])
+    none = [sid for sid, v in samples.missing.items() if len(v) == n_views]
+    add("warning", "samples with NO usable image (predicted from blank views)", none)
+    add("warning", "missing views (used as blank images)",
+        [f"{sid}: {' '.join(v)}" for sid, v in samples.missing.items() if len(v) < n_views])
+    if samples.csv_path is not None:
+        known = {s.lower() for s in samples.ids}
+        pattern = cfg["data"]["file_pattern"]
+        orphans = []
+        for view in C.views(cfg):
+            prefix, _, suffix = pattern.format(id="\0", view=view).lower().partition("\0")
+            orphans += [p.name for stem, p in samples.index.items() if stem.startswith(prefix)
+                        and stem.endswith(suffix) and stem[len(prefix):len(stem) - len(suffix)] not in known]
+        add("warning", f"image files without a row in {samples.csv_path.name} (ignored)", sorted(orphans))
+    add("warning", "other files (ignored)", sorted(p.name for p in samples.stray))
+
+    kinds = {p: file_problem(p) for p in files}
+    by_kind = {}
+    for p, kind in kinds.items():
+        if kind:
+            by_kind.setdefault(kind, []).append(p.name)
+    for kind, names in sorted(by_kind.items()):
+        usable = kind.startswith("a ")
+        add("warning", f"{kind} (decoded by content)" if usable else f"{kind} images (used as blank views)", names)
+
+    if decode:
+        good = [p for p in files if kinds[p] is None or kinds[p].startswith("a ")]
+        with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+            stats = list(tqdm(pool.map(decode_stats, good), total=len(good), desc="checking images", leave=False,
+                              disable=None))
+        add("warning", "undecodable images (used as blank views)", [p.name for p, s in zip(good, stats) if s is None])
+        add("warning", f"images far smaller than img_size {img_size} (short side < {img_size // 2} px)",
+            [f"{p.name} ({s[0]} px)" for p, s in zip(good, stats) if s is not None and s[0] < img_size // 2])
+        add("warning", "near-blank images (almost no contrast)",
+            [p.name for p, s in zip(good, stats) if s is not None and s[1] < 2.0])
+
+    if split == "train" and samples.labels is not None:
+        out += label_problems(samples, cfg)
+    return out
+
+
+def label_problems(samples, cfg):
+    cols, prim = C.target_columns(cfg), C.primary(cfg)
+    y = samples.labels
+    bad = np.isnan(y) | ~np.isin(y, [0, 1])
+    problems = []
+    if bad.any():
+        cells = [f"{samples.ids[r]}/{cols[c]}='{samples.frame[cols[c]].iloc[r]}'" for r, c in np.argwhere(bad)]
+        problems.append(Problem("error", "label values outside {0, 1} or missing", cells))
+    pi = cols.index(prim)
+    loc = [j for j in range(len(cols)) if j != pi]
+    if loc:
+        y0 = np.nan_to_num(y)
+        any_loc = y0[:, loc].max(1) > 0
+        no_primary = [samples.ids[i] for i in np.flatnonzero((y0[:, pi] == 0) & any_loc)]
+        no_location = [samples.ids[i] for i in np.flatnonzero((y0[:, pi] == 1) & ~any_loc)]
+        if no_primary:
+            problems.append(Problem("warning", f"{prim} = 0 with a location = 1", no_primary))
+        if no_location:
+            problems.append(Problem("warning", f"{prim} = 1 with no location", no_location))
+    return problems
+
+
+def report(samples, cfg, problems, limit=10):
+    n_views = len(C.views(cfg))
+    found = sum(p is not None for row in samples.paths for p in row)
+    log.info("data: %s | %d samples | %d/%d views found | %d problems (%d errors)", samples.root,
+             len(samples.ids), found, len(samples.ids) * n_views, len(problems),
+             sum(p.severity == "error" for p in problems))
+    for p in problems:
+        (log.error if p.severity == "error" else log.warning)("%s", p.line(limit))
+
+
+def load_checked(data_dir, cfg, split, decode=True):
+    """Discover a folder, check it, print the summary; a UserError when the run cannot go on."""
+    samples = discover(data_dir, cfg, split)
+    problems = check(samples, cfg, split, decode=decode)
+    report(samples, cfg, problems)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise UserError(f"{errors[0].what}: {'; '.join(map(str, errors[0].items[:5]))} "
+                        f"(python -m src.check_data --data_dir {data_dir} lists every problem)")
+    return samples
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Check a train or test folder and list every problem found.",
+                                epilog="example:\n  python -m src.check_data --data_dir train_set",
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data_dir", required=True)
+    p.add_argument("--config", help="task YAML (default: configs/kium.yaml of this project)")
+    p.add_argument("--split", choices=["auto", "train", "test"], default="auto",
+                   help="train needs labels; auto: train when the folder holds the training CSV")
+    p.add_argument("--img_size", type=int, help="size the images will be resized to (default: the config's)")
+    args = p.parse_args(argv)
+    setup_logging()
+    cfg = C.load_config(args.config)
+    split = args.split
+    if split == "auto":
+        split = "train" if find_root(args.data_dir, cfg["data"]["train_csv"])[1] is not None else "test"
+    samples = discover(args.data_dir, cfg, split)
+    problems = check(samples, cfg, split, img_size=args.img_size)
+    report(samples, cfg, problems, limit=50)
+    errors = [q for q in problems if q.severity == "error"]
+    if errors:
+        raise UserError(f"{len(errors)} problem(s) stop a {split} run: {errors[0].what}")
+    print(f"data check ({split}): {'no problems' if not problems else f'{len(problems)} warnings; a run can go on'}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)
