@@ -34,10 +34,14 @@ def read_table(path, what, id_col):
         df = pd.read_csv(path, dtype={id_col: str})
     except FileNotFoundError:
         raise UserError(f"{what} file not found: {path}") from None
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise UserError(f"{what} file {path} is not a readable CSV: {str(exc).splitlines()[0]}") from None
+    except IsADirectoryError:
+        raise UserError(f"{what} path {path} is a folder, not a CSV file") from None
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise UserError(f"{what} file {path} is not a readable CSV: {str(exc).splitlines()[0][:200]}") from None
+    if len(df.columns) == 1 and any(sep in str(df.columns[0]) for sep in ";\t|"):
+        raise UserError(f"{what} file {path} is not comma-separated (its header is '{str(df.columns[0])[:60]}')")
     if df.empty:
-        raise UserError(f"{what} file {path} has no rows")
+        raise UserError(f"{what} file {path} has a header but no rows")
     return df
 
 
@@ -71,6 +75,10 @@ def main(argv=None):
     pred = read_table(args.pred, "prediction", id_col)
     check_columns(gt, [id_col] + cols, args.gt, "ground truth")
     check_columns(pred, [id_col] + cols, args.pred, "prediction")
+    for df, path, what in ((gt, args.gt, "ground truth"), (pred, args.pred, "prediction")):
+        dup = df[id_col][df[id_col].duplicated()].unique().tolist()
+        if dup:
+            raise UserError(f"{what} {path}: duplicate {id_col} values {dup[:5]}")
     if len(gt) != len(pred):
         raise UserError(f"{args.pred} has {len(pred)} rows but {args.gt} has {len(gt)}; rows are matched by position")
     y = numeric(gt, cols, args.gt, "ground truth")

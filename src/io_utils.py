@@ -32,3 +32,9 @@ def atomic_torch_save(obj, path):
     import torch
 
     _atomic(path, lambda fh: torch.save(obj, fh))
+
+
+def remove_stale_temps(folder):
+    """Delete temporary files that a killed process left behind (the real files are untouched)."""
+    for tmp in Path(folder).glob(".*.tmp"):
+        tmp.unlink(missing_ok=True)

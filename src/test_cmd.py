@@ -10,8 +10,8 @@ import pandas as pd
 
 from . import checkpoint as ckpt
 from . import config as C
-from .cv import location_thresholds
 from .check_data import load_checked
+from .cv import location_thresholds
 from .dataset import MultiViewDataset
 from .errors import UserError
 from .io_utils import atomic_write_csv

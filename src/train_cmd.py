@@ -1,9 +1,10 @@
 """`python train.py`: train one fold or all folds of a task."""
 import argparse
+import sys
 
 from . import config as C
-from .cv import summarize
 from .check_data import load_checked
+from .cv import summarize
 from .errors import UserError
 from .folds import load_or_make
 from .runtime import default_workers, pick_device, setup_logging
@@ -67,7 +68,12 @@ def main(argv=None):
     folds = load_or_make(weights_dir / "folds.csv", samples.ids, samples.labels, n_folds, int(cfg["train"]["seed"]))
     args.num_workers = default_workers(args.num_workers)
     for k in fold_list:
-        train_fold(cfg, samples, folds, k, weights_dir, device, args)
+        try:
+            train_fold(cfg, samples, folds, k, weights_dir, device, args)
+        except KeyboardInterrupt:
+            print(f"interrupted: fold {k}'s finished epochs are saved in {weights_dir / f'fold_{k}' / 'last.pt'}; "
+                  "run the same command with --resume to continue", file=sys.stderr)
+            return 130
     if summarize(weights_dir, cfg, n_folds) is None:
         print(f"CV summary: written once all {n_folds} folds have finished (python train.py --fold all --resume)")
     return 0

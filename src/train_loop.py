@@ -14,7 +14,7 @@ from . import config as C
 from .config import save_config
 from .dataset import MultiViewDataset
 from .errors import UserError
-from .io_utils import atomic_write_csv
+from .io_utils import atomic_write_csv, remove_stale_temps
 from .metrics import best_thresholds, column_aucs, nanmean
 from .model import bce_loss, build_model, model_args
 from .predict import logits_of, predict
@@ -47,6 +47,7 @@ def train_fold(cfg, samples, folds, k, weights_dir, device, opts):
     """Train fold k. ``opts``: resume, pretrained, pretrained_path, num_workers. Returns the fold summary."""
     out = fold_dir(weights_dir, k)
     out.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(out)
     handler = add_log_file(out / "train.log")
     try:
         return _train(cfg, samples, folds, k, out, device, opts)

@@ -5,8 +5,8 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import run
+
 from src import config as C
 from src.check_data import check, file_problem, load_checked
 from src.data import discover

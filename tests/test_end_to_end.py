@@ -2,6 +2,7 @@
 import json
 import shutil
 
+import cv2
 import numpy as np
 import pandas as pd
 import torch
@@ -96,11 +97,20 @@ def test_missing_views_and_no_csv_still_give_every_row(trained, demo, tmp_path):
     for f in data.glob(f"{ids[1]}*.jpg"):                          # one patient with no image at all
         f.unlink()
     (data / f"{ids[2]}RV-B.jpg").write_bytes(b"")                   # zero-byte file
+    jpg = (data / f"{ids[3]}LV-A.jpg").read_bytes()
+    (data / f"{ids[3]}LV-A.jpg").write_bytes(jpg[: len(jpg) // 2])   # truncated
+    (data / f"{ids[4]}LI-B.jpg").write_text("not an image")           # text named .jpg
+    gray = cv2.imread(str(data / f"{ids[5]}RI-A.jpg"), cv2.IMREAD_GRAYSCALE)
+    (data / f"{ids[5]}RI-A.jpg").write_bytes(cv2.imencode(".png", gray.astype(np.uint16) * 257)[1].tobytes())
+    (data / f"{ids[6]}RI-B.jpg").rename(data / f"{ids[6]}RI-B.PNG")   # other extension, other case
     (data / "Thumbs.db").write_bytes(b"\0\1")
     proc = run("test.py", "--data_dir", data, "--weights_dir", weights, "--out", tmp_path / "o.csv",
                "--num_workers", 0)
     assert "missing views" in proc.stdout and ids[1] in proc.stdout
-    assert pd.read_csv(tmp_path / "o.csv", dtype={"Index": str})["Index"].tolist() == ids
+    for name in ("truncated", "not an image", "PNG named .jpg", "Thumbs.db"):
+        assert name in proc.stdout, name
+    out = pd.read_csv(tmp_path / "o.csv", dtype={"Index": str})
+    assert out["Index"].tolist() == ids and not out.isna().any().any()
 
     (data / "test.csv").unlink()                                   # no CSV: ids from the file names, sorted
     proc = run("test.py", "--data_dir", data, "--weights_dir", weights, "--out", tmp_path / "o2.csv",

@@ -75,3 +75,17 @@ def test_output_frame_keeps_csv_order_and_task_columns(tmp_path):
     self_check(tmp_path / "o.csv", ids, CFG)
     with pytest.raises(UserError, match="rows differ"):
         self_check(tmp_path / "o.csv", ids[::-1], CFG)
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("", "not a readable CSV"),
+    (";".join(["Index"] + COLS) + "\n1;" + ";".join(["0"] * len(COLS)) + "\n", "not comma-separated"),
+    (",".join(["Index"] + COLS) + "\n", "no rows"),
+    (",".join(["Index"] + COLS) + "\n" + ("7," + ",".join(["0"] * len(COLS)) + "\n") * 12, "duplicate Index"),
+])
+def test_evaluate_refuses_broken_files(tmp_path, text, needle):
+    gt, _ = tables()
+    gt.to_csv(tmp_path / "groundtruth.csv", index=False)
+    (tmp_path / "output.csv").write_text(text)
+    proc = run("evaluate.py", cwd=tmp_path, check=False)
+    assert proc.returncode == 2 and needle in proc.stderr and "Traceback" not in proc.stderr, proc.stderr

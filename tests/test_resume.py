@@ -7,7 +7,6 @@ import time
 
 import pandas as pd
 import torch
-
 from conftest import ROOT, TRAIN_ARGS, run
 
 EPOCHS = ["--epochs", "4", "--patience", "4"]
