@@ -15,6 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import config as C
+from . import targets as T
 from .data import discover, find_root
 from .errors import UserError, run_cli
 from .runtime import setup_logging
@@ -123,19 +124,32 @@ def check(samples, cfg, split, img_size=None, decode=True):
         add("warning", "near-blank images (almost no contrast)",
             [p.name for p, s in zip(good, stats) if s is not None and s[1] < 2.0])
 
+    if samples.mask_paths is not None:
+        no_mask = [sid for sid, m in zip(samples.ids, samples.mask_paths) if m is None]
+        needed = T.kind(cfg) == "segmentation" and split == "train"
+        add("error" if needed else "warning", "samples without a mask" + (
+            "" if needed else " (predicted by the segmentation weights named in the config, else the whole image)"),
+            no_mask)
     if split == "train" and samples.labels is not None:
         out += label_problems(samples, cfg)
     return out
 
 
 def label_problems(samples, cfg):
-    cols, prim = C.target_columns(cfg), C.primary(cfg)
+    cols = C.target_columns(cfg)
     y = samples.labels
-    bad = np.isnan(y) | ~np.isin(y, [0, 1])
     problems = []
+    if T.kind(cfg) == "multiclass":
+        src = cfg["targets"]["source_column"]
+        bad = [f"{samples.ids[r]}/{src}='{samples.frame[src].iloc[r]}'" for r in np.flatnonzero(np.isnan(y).any(1))]
+        if bad:
+            problems.append(Problem("error", f"{src} values outside 0..{len(cols) - 1} or missing", bad))
+        return problems
+    bad = np.isnan(y) | ~np.isin(y, [0, 1])
     if bad.any():
         cells = [f"{samples.ids[r]}/{cols[c]}='{samples.frame[cols[c]].iloc[r]}'" for r, c in np.argwhere(bad)]
         problems.append(Problem("error", "label values outside {0, 1} or missing", cells))
+    prim = C.primary(cfg)
     pi = cols.index(prim)
     loc = [j for j in range(len(cols)) if j != pi]
     if loc:

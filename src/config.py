@@ -36,8 +36,13 @@ def validate(cfg, where="config"):
         if key not in cfg:
             raise UserError(f"{where}: missing section '{key}'")
     cols = cfg["targets"].get("columns") or []
-    if cfg["targets"].get("primary") not in cols:
+    kind = cfg["targets"].get("kind", "binary")
+    if kind not in ("binary", "multiclass", "segmentation"):
+        raise UserError(f"{where}: targets.kind must be binary, multiclass or segmentation, not '{kind}'")
+    if kind == "binary" and cfg["targets"].get("primary") not in cols:
         raise UserError(f"{where}: targets.primary must be one of targets.columns")
+    if kind == "multiclass" and not cfg["targets"].get("source_column"):
+        raise UserError(f"{where}: a multiclass task names its label column in targets.source_column")
     views = cfg["data"].get("views") or []
     for view, names in (cfg.get("visibility") or {}).items():
         if view not in views:
@@ -79,7 +84,7 @@ def target_columns(cfg):
 
 
 def primary(cfg):
-    return cfg["targets"]["primary"]
+    return cfg["targets"].get("primary")
 
 
 def location_columns(cfg):

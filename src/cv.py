@@ -7,8 +7,9 @@ import pandas as pd
 
 from . import checkpoint as ckpt
 from . import config as C
+from . import targets as T
 from .io_utils import atomic_write_text
-from .metrics import apply_thresholds, auc, best_thresholds, format_report, score_report
+from .metrics import apply_thresholds, auc, best_thresholds, column_aucs, format_report, nanmean, score_report
 
 log = logging.getLogger("harness")
 SUMMARY = "cv_summary.json"
@@ -27,9 +28,42 @@ def summarize(weights_dir, cfg, n_folds):
     """Write and print cv_summary.json once every fold has finished; returns it (None before that)."""
     if len(finished_folds(weights_dir, n_folds)) < n_folds:
         return None
-    cols, locs, prim = C.target_columns(cfg), C.location_columns(cfg), C.primary(cfg)
     oof = pd.concat([pd.read_csv(weights_dir / f"fold_{k}" / "oof.csv", dtype={"id": str})
                      for k in range(n_folds)], ignore_index=True)
+    summary = {"binary": binary_summary, "multiclass": multiclass_summary,
+               "segmentation": segmentation_summary}[T.kind(cfg)](oof, cfg, n_folds)
+    atomic_write_text(weights_dir / SUMMARY, json.dumps(summary, indent=2))
+    log.info("wrote %s", weights_dir / SUMMARY)
+    return summary
+
+
+def segmentation_summary(oof, cfg, n_folds):
+    per_fold = oof.groupby("fold")[["dice", "iou"]].mean()
+    summary = dict(n_folds=n_folds, oof_dice=float(oof["dice"].mean()), oof_iou=float(oof["iou"].mean()),
+                   per_fold_dice=per_fold["dice"].tolist(), per_fold_iou=per_fold["iou"].tolist())
+    log.info("cross-validation summary (%d folds, out-of-fold masks): Dice %.4f  IoU %.4f  per-fold Dice %s",
+             n_folds, summary["oof_dice"], summary["oof_iou"], " ".join(f"{d:.4f}" for d in per_fold["dice"]))
+    return summary
+
+
+def multiclass_summary(oof, cfg, n_folds):
+    cols = C.target_columns(cfg)
+    y = oof[[f"{c}_true" for c in cols]].to_numpy(float)
+    p = oof[cols].to_numpy(float)
+    aucs = column_aucs(y, p, cols)
+    fold = oof["fold"].to_numpy()
+    per_fold = [nanmean(column_aucs(y[fold == k], p[fold == k], cols).values()) for k in range(n_folds)]
+    summary = dict(n_folds=n_folds, oof_aucs=aucs, oof_mean_auc=nanmean(aucs.values()),
+                   oof_accuracy=float((p.argmax(1) == y.argmax(1)).mean()), per_fold_mean_auc=per_fold,
+                   prevalence={c: float(y[:, j].mean()) for j, c in enumerate(cols)})
+    log.info("cross-validation summary (%d folds, out-of-fold): mean one-vs-rest AUROC %.4f  accuracy %.4f\n  %s"
+             "\n  per-fold mean AUROC: %s", n_folds, summary["oof_mean_auc"], summary["oof_accuracy"],
+             "  ".join(f"{c} {a:.4f}" for c, a in aucs.items()), " ".join(f"{a:.4f}" for a in per_fold))
+    return summary
+
+
+def binary_summary(oof, cfg, n_folds):
+    cols, locs, prim = C.target_columns(cfg), C.location_columns(cfg), C.primary(cfg)
     y = oof[[f"{c}_true" for c in cols]].to_numpy(float)
     p = oof[cols].to_numpy(float)
     loc_j = [cols.index(c) for c in locs]
@@ -50,11 +84,10 @@ def summarize(weights_dir, cfg, n_folds):
                    location_accuracy_note="cross-fitted: each fold thresholded with thresholds from the other folds",
                    threshold_rule="per location, the cut on out-of-fold probabilities that maximises that column's "
                                   "accuracy (ties: fewer positives); above 1 = never predicted")
-    atomic_write_text(weights_dir / SUMMARY, json.dumps(summary, indent=2))
-    log.info("%s\n  per-fold %s AUROC: %s (mean %.4f, sd %.4f)\n  wrote %s",
+    log.info("%s\n  per-fold %s AUROC: %s (mean %.4f, sd %.4f)",
              format_report(rep, f"cross-validation summary ({n_folds} folds, out-of-fold predictions)"), prim,
              " ".join(f"{a:.4f}" for a in per_fold), summary["primary_auc_fold_mean"],
-             summary["primary_auc_fold_std"], weights_dir / SUMMARY)
+             summary["primary_auc_fold_std"])
     return summary
 
 
@@ -63,4 +96,4 @@ def location_thresholds(weights_dir):
     path = weights_dir / SUMMARY
     if not path.is_file():
         return None
-    return json.loads(path.read_text(encoding="utf-8"))["location_thresholds"]
+    return json.loads(path.read_text(encoding="utf-8")).get("location_thresholds")

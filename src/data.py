@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from . import config as C
+from . import targets as T
 from .errors import UserError
 
 log = logging.getLogger("harness")
@@ -35,6 +36,7 @@ class Samples:
     csv_path: Path = None
     missing: dict = field(default_factory=dict)   # id -> [views without a usable file]
     unreadable: list = field(default_factory=list)  # files that are not JPEG/PNG (used as blank views)
+    mask_paths: list = None                        # image+mask tasks: one mask Path (or None) per sample
     root: Path = None                              # the folder the CSV (or the images) were found in
     index: dict = field(default_factory=dict)      # lower-case stem -> image path, every image found
     stray: list = field(default_factory=list)      # non-image files beside the images
@@ -108,7 +110,9 @@ def discover(data_dir, cfg, split):
     id_col = d["id_column"]
     csv_name = d["train_csv"] if split == "train" else d["test_csv"]
     root, csv_path = find_root(data_dir, csv_name)
-    index, stray = index_images(root, d.get("extensions", [".jpg", ".png"]), (d["train_csv"], d["test_csv"]))
+    exts = d.get("extensions", [".jpg", ".png"])
+    image_root = root / d["image_dir"] if d.get("image_dir") else root
+    index, stray = index_images(image_root, exts, (d["train_csv"], d["test_csv"]))
     if csv_path is None:
         if split == "train":
             raise UserError(f"no {csv_name} in {data_dir} (nor one folder below); training needs the labels")
@@ -136,14 +140,11 @@ def discover(data_dir, cfg, split):
                 missing.setdefault(sid, []).append(view)
         paths.append(row)
 
-    labels = read_labels(frame, cfg, csv_path) if split == "train" else None
-    return Samples(ids, paths, frame, labels, csv_path, missing, unreadable, root, index, stray)
-
-
-def read_labels(frame, cfg, csv_path):
-    """Target columns as float32; cells that are not numbers become NaN (the data check reports them)."""
-    cols = C.target_columns(cfg)
-    absent = [c for c in cols if c not in frame.columns]
-    if absent:
-        raise UserError(f"{csv_path} lacks target columns: {', '.join(absent)}")
-    return frame[cols].apply(pd.to_numeric, errors="coerce").to_numpy(np.float32)
+    mask_paths = None
+    if d.get("mask_dir"):
+        masks = index_images(root / d["mask_dir"], exts)[0] if (root / d["mask_dir"]).is_dir() else {}
+        mask_paths = [masks.get(str(sid).lower()) for sid in ids]
+    labels = None
+    if split == "train" and T.kind(cfg) != "segmentation":
+        labels = T.read_labels(frame, cfg, csv_path)
+    return Samples(ids, paths, frame, labels, csv_path, missing, unreadable, mask_paths, root, index, stray)

@@ -41,6 +41,9 @@ class MultiViewDataset(Dataset):
         self.augment = build_augment(cfg["augment"]) if train else None
         self.mirror_p = float(cfg.get("augment", {}).get("mirror_p", 0.0)) if train else 0.0
         self.mirror = C.mirror_permutations(cfg)
+        self.masks = None if samples.mask_paths is None else [samples.mask_paths[i] for i in indices]
+        self.segmentation = cfg["targets"].get("kind") == "segmentation"
+        self.mask_mode = cfg["model"].get("mask_mode", "none")
         self._warned = set()
 
     def set_epoch(self, epoch):
@@ -56,15 +59,30 @@ class MultiViewDataset(Dataset):
             log.warning("unreadable image used as a blank view: %s", path)
         return img
 
+    def _mask(self, i):
+        """The sample's mask as uint8 0/255 at the input size; the whole image when there is none."""
+        if self.masks is None:
+            return None
+        path = self.masks[i]
+        if path is None:
+            return np.full((self.size, self.size), 255, np.uint8)
+        mask, _ = load_view(path, self.size, crop=False)
+        return np.where(mask > 127, 255, 0).astype(np.uint8)
+
     def __getitem__(self, i):
         views = [self._view(p) for p in self.paths[i]]
+        mask = self._mask(i)
         label = None if self.labels is None else self.labels[i].copy()
         if self.train:
             rng = np.random.default_rng([self.seed, self.epoch, i])
             seeds = rng.integers(0, 2**31 - 1, size=len(views))
             for v, s in enumerate(seeds):
                 self.augment.set_random_seed(int(s))
-                views[v] = self.augment(image=views[v])["image"]
+                if mask is not None:                      # image+mask tasks have one view: same transform
+                    out = self.augment(image=views[v], mask=mask)
+                    views[v], mask = out["image"], out["mask"]
+                else:
+                    views[v] = self.augment(image=views[v])["image"]
             if self.mirror is not None and rng.random() < self.mirror_p:
                 vperm, tperm = self.mirror
                 views = [np.ascontiguousarray(views[j][:, ::-1]) for j in vperm]
@@ -72,4 +90,12 @@ class MultiViewDataset(Dataset):
         x = torch.from_numpy(np.stack(views)).unsqueeze(1).float()
         x = (x / 255.0 - self.mean) / self.std
         y = torch.zeros(0) if label is None else torch.from_numpy(label)
+        if mask is not None:
+            m = torch.from_numpy(mask > 127).float()[None, None]          # (1, 1, S, S)
+            if self.segmentation:
+                return x[0], m[0], i                                       # image (1, S, S), target mask
+            if self.mask_mode == "masked":
+                x = x * m + (1 - m) * (-self.mean / self.std)              # outside the lungs: black
+            elif self.mask_mode in ("channel", "pool"):
+                x = torch.cat([x, m], dim=1)                               # (1, 2, S, S)
         return x, y, i

@@ -1,4 +1,4 @@
-"""Synthetic stand-in data with the real layout: `python -m src.demo_data --task kium --out DIR`.
+"""Synthetic stand-in data with the real layout: `python -m src.demo_data --task kium|cxr --out DIR`.
 
 The anatomy is derived from the task config, not hard-coded: every view gets a vessel tree whose branch
 ends are the locations that view can show (the visibility map); the mirrored view of a pair is drawn
@@ -153,31 +153,101 @@ def generate(cfg, out, n_train, n_test, seed=0, size_range=(720, 1255), lesion_s
     return tables
 
 
+def draw_cxr(rng, size_range, grade, n_grades):
+    """(image, lung mask) of a chest-X-ray-like picture: edema (bright blotches) inside the lungs in
+    proportion to the grade, and equally strong blotches outside the lungs drawn independently of it."""
+    s = int(rng.integers(size_range[0], size_range[1] + 1))
+    h, w = s, int(s * rng.uniform(0.9, 1.1))
+    img = (rng.uniform(20, 40) + smooth_noise(rng, h, w, amp=8)).astype(np.float32)
+    cv2.ellipse(img, (w // 2, int(h * 0.55)), (int(w * 0.45), int(h * 0.48)), 0, 0, 360, 150, -1)   # body
+    mask = np.zeros((h, w), np.uint8)
+    for side in (-1, 1):
+        c = (int(w * (0.5 + side * rng.uniform(0.18, 0.22))), int(h * rng.uniform(0.45, 0.52)))
+        axes = (int(w * rng.uniform(0.12, 0.15)), int(h * rng.uniform(0.27, 0.32)))
+        cv2.ellipse(mask, c, axes, side * rng.uniform(0, 8), 0, 360, 255, -1)
+    img[mask > 0] = rng.uniform(55, 75)                                       # dark, air-filled lungs
+    cv2.ellipse(img, (int(w * 0.53), int(h * 0.62)), (int(w * 0.11), int(h * 0.12)), 0, 0, 360, 170, -1)  # heart
+    ys, xs = np.nonzero(mask)
+    oy, ox = np.nonzero((mask == 0) & (img > 100))
+
+    def blotches(n, pool_y, pool_x):
+        for _ in range(n):
+            k = int(rng.integers(len(pool_y)))
+            r = max(2, int(s * rng.uniform(0.02, 0.035)))
+            layer = np.zeros((h, w), np.float32)
+            cv2.circle(layer, (int(pool_x[k]), int(pool_y[k])), r, 1.0, -1)
+            img[:] += cv2.GaussianBlur(layer, (0, 0), r / 2) * rng.uniform(35, 55)
+
+    per_grade = 3
+    blotches(grade * per_grade, ys, xs)
+    blotches(int(rng.integers(0, (n_grades - 1) * per_grade + 1)), oy, ox)       # distractors: random count
+    img += rng.normal(0, 4, img.shape).astype(np.float32)
+    return np.clip(img, 0, 255).astype(np.uint8), mask
+
+
+def generate_cxr(cfg, out, n_train, n_test, seed=0, size_range=(256, 320)):
+    out = Path(out)
+    id_col, cols = cfg["data"]["id_column"], C.target_columns(cfg)
+    src = cfg["targets"]["source_column"]
+    weights = np.array(cfg.get("demo", {}).get("grade_weights", [1] * len(cols)), float)
+    rng = np.random.default_rng(seed)
+    tables = {}
+    for name, n, offset in (("train", n_train, 0), ("test", n_test, n_train)):
+        folder = out / f"{name}_set"
+        (folder / cfg["data"]["image_dir"]).mkdir(parents=True, exist_ok=True)
+        if name == "train":
+            (folder / cfg["data"]["mask_dir"]).mkdir(parents=True, exist_ok=True)
+        rows = []
+        for i in range(n):
+            sid = f"cxr{offset + i:05d}"
+            grade = int(rng.choice(len(cols), p=weights / weights.sum()))
+            img, mask = draw_cxr(rng, size_range, grade, len(cols))
+            cv2.imwrite(str(folder / cfg["data"]["image_dir"] / f"{sid}.png"), img)
+            if name == "train":
+                cv2.imwrite(str(folder / cfg["data"]["mask_dir"] / f"{sid}.png"), mask)
+            rows.append({id_col: sid, src: grade})
+        tables[name] = pd.DataFrame(rows)
+    tables["train"].to_csv(out / "train_set" / cfg["data"]["train_csv"], index=False)
+    tables["test"][[id_col]].to_csv(out / "test_set" / cfg["data"]["test_csv"], index=False)
+    truth = pd.DataFrame({id_col: tables["test"][id_col]})
+    for j, c in enumerate(cols):
+        truth[c] = (tables["test"][src] == j).astype(int)
+    truth.to_csv(out / "groundtruth.csv", index=False)
+    return tables
+
+
+TASK_CONFIGS = {"kium": "kium.yaml", "cxr": "cxr_masked.yaml"}
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description="Write a synthetic data set in the task's real layout.",
                                 epilog="example:\n  python -m src.demo_data --task kium --out demo --n_train 600 "
                                        "--n_test 300", formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--task", default="kium", help="task name: configs/<task>.yaml (default kium)")
+    p.add_argument("--task", default="kium", choices=sorted(TASK_CONFIGS),
+                   help="kium: 8-view angiography; cxr: chest X-ray + lung masks (default kium)")
     p.add_argument("--out", required=True, help="output folder (train_set/, test_set/, groundtruth.csv)")
     p.add_argument("--n_train", type=int, default=600)
     p.add_argument("--n_test", type=int, default=300)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--size_range", type=int, nargs=2, default=[720, 1255], metavar=("MIN", "MAX"),
-                   help="image side in pixels (default 720 1255, as in the real set)")
+    p.add_argument("--size_range", type=int, nargs=2, metavar=("MIN", "MAX"),
+                   help="image side in pixels (default kium 720 1255, as in the real set; cxr 256 320)")
     p.add_argument("--lesion_scale", type=float, default=1.0, help="aneurysm radius multiplier (default 1)")
     p.add_argument("--workers", type=int, help="processes (default: all CPUs)")
     args = p.parse_args(argv)
-    cfg_path = C.PROJECT_ROOT / "configs" / f"{args.task}.yaml"
-    if not cfg_path.is_file():
-        raise UserError(f"unknown task '{args.task}' (no {cfg_path})")
+    cfg = C.load_config(C.PROJECT_ROOT / "configs" / TASK_CONFIGS[args.task])
     out = Path(args.out)
     if (out / "train_set").exists() or (out / "test_set").exists():
         raise UserError(f"{out} already holds a data set; choose another --out (nothing is overwritten)")
     if args.n_train < 1 or args.n_test < 1:
         raise UserError("--n_train and --n_test must be at least 1")
-    tables = generate(C.load_config(cfg_path), out, args.n_train, args.n_test, args.seed, tuple(args.size_range),
+    if args.task == "cxr":
+        generate_cxr(cfg, out, args.n_train, args.n_test, args.seed, tuple(args.size_range or (256, 320)))
+        print(f"wrote {out}: {args.n_train} train (images, masks, train.csv) / {args.n_test} test (images, "
+              "test.csv; no masks) samples and groundtruth.csv")
+        return 0
+    tables = generate(cfg, out, args.n_train, args.n_test, args.seed, tuple(args.size_range or (720, 1255)),
                       args.lesion_scale, args.workers)
-    prim = C.primary(C.load_config(cfg_path))
+    prim = C.primary(cfg)
     print(f"wrote {out}: {len(tables['train'])} train / {len(tables['test'])} test samples, "
           f"{prim} rate {tables['train'][prim].mean():.2f} (train)")
     return 0

@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 
 from . import config as C
+from . import targets as T
 from .errors import UserError
 from .io_utils import atomic_write_text
-from .metrics import format_report, score_report
+from .metrics import column_aucs, format_report, nanmean, score_report
 from .runtime import setup_logging
 
 log = logging.getLogger("harness")
@@ -85,11 +86,36 @@ def main(argv=None):
     p = numeric(pred, cols, args.pred, "prediction")
     if not np.isin(y, [0, 1]).all():
         raise UserError(f"ground truth {args.gt}: labels must be 0 or 1")
-    if np.unique(y[:, cols.index(prim)]).size < 2:
-        raise UserError(f"ground truth {args.gt}: '{prim}' holds one class only, so its AUROC is undefined")
     if pred[id_col].astype(str).str.strip().tolist() != gt[id_col].astype(str).str.strip().tolist():
         log.warning("WARNING: the %s order of %s differs from %s; the organizers match rows BY POSITION, "
                     "so these scores pair rows by position too", id_col, args.pred, args.gt)
+    if T.kind(cfg) == "multiclass":
+        rep = multiclass_report(y, p, cols, args.n_boot)
+    else:
+        rep = binary_report(y, p, cols, prim, args)
+    if args.json:
+        atomic_write_text(args.json, json.dumps(rep, indent=2))
+    return 0
+
+
+def multiclass_report(y, p, cols, n_boot):
+    """One-vs-rest ROC AUC per class (the grade columns), their mean, and the accuracy of the arg-max."""
+    if not (y.sum(1) == 1).all():
+        raise UserError("ground truth: each row must have exactly one class set to 1")
+    aucs = column_aucs(y, p, cols)
+    mean = nanmean(aucs.values())
+    rep = dict(n=int(len(y)), aucs=aucs, mean_auc=mean, accuracy=float((p.argmax(1) == y.argmax(1)).mean()),
+               prevalence={c: float(y[:, j].mean()) for j, c in enumerate(cols)})
+    print(f"mean one-vs-rest AUROC: {mean:.4f}")
+    for c, a in aucs.items():
+        print(f"  {c:<10} AUROC {a:.4f}  prevalence {rep['prevalence'][c]:.3f}")
+    print(f"accuracy (arg-max): {rep['accuracy']:.4f}  (majority-class baseline {max(rep['prevalence'].values()):.4f})")
+    return rep
+
+
+def binary_report(y, p, cols, prim, args):
+    if np.unique(y[:, cols.index(prim)]).size < 2:
+        raise UserError(f"ground truth {args.gt}: '{prim}' holds one class only, so its AUROC is undefined")
     locs = [j for j, c in enumerate(cols) if c != prim]
     if not np.isin(p[:, locs], [0, 1]).all():
         log.warning("location columns hold values other than 0/1; the organizers' accuracy expects 0/1 labels")
@@ -97,6 +123,4 @@ def main(argv=None):
     print(f"{prim} AUROC: {rep['primary_auc']:.4f}")
     print(f"location accuracy: {rep['location_accuracy']:.4f}")
     print(format_report(rep, f"details ({args.pred} vs {args.gt}):"))
-    if args.json:
-        atomic_write_text(args.json, json.dumps(rep, indent=2))
-    return 0
+    return rep

@@ -24,6 +24,10 @@ def atomic_write_text(path, text):
     _atomic(path, lambda fh: fh.write(text.encode("utf-8")))
 
 
+def atomic_write_bytes(path, data):
+    _atomic(path, lambda fh: fh.write(data))
+
+
 def atomic_write_csv(df, path):
     _atomic(path, lambda fh: fh.write(df.to_csv(index=False).encode("utf-8")))
 

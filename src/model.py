@@ -47,9 +47,13 @@ class MultiViewNet(nn.Module):
     """
 
     def __init__(self, backbone, n_views, visibility, primary_index, pool="gem", fusion="attention",
-                 consistency="softor", dropout=0.2, pretrained=False, pretrained_path=None):
+                 consistency="softor", dropout=0.2, head="primary_locations", n_outputs=None, mask_mode="none",
+                 pretrained=False, pretrained_path=None):
         super().__init__()
-        kwargs = dict(num_classes=0, global_pool="", in_chans=1)
+        if mask_mode not in ("none", "masked", "channel", "pool"):
+            raise UserError(f"unknown model.mask_mode '{mask_mode}' (none | masked | channel | pool)")
+        self.mask_mode = mask_mode
+        kwargs = dict(num_classes=0, global_pool="", in_chans=2 if mask_mode == "channel" else 1)
         if pretrained_path:
             kwargs.update(pretrained=True, pretrained_cfg_overlay=dict(file=str(pretrained_path)))
         else:
@@ -73,6 +77,9 @@ class MultiViewNet(nn.Module):
         self.fusion = fusion
         self.attn = nn.Sequential(nn.Linear(dim, max(dim // 4, 8)), nn.Tanh(), nn.Linear(max(dim // 4, 8), 1))
         self.drop = nn.Dropout(dropout)
+        self.head = head
+        if head == "flat":                      # one output per target from the fused views (multiclass)
+            self.flat_head = nn.Linear(dim, n_outputs)
         self.primary_head = nn.Linear(dim, 1)
         self.location_head = nn.Linear(dim, vis.shape[1])
         nn.init.constant_(self.location_head.bias, -6.0)   # locations are rare: start near their prior
@@ -85,10 +92,19 @@ class MultiViewNet(nn.Module):
         flat = x.flatten(0, 1)
         if flat.is_cuda:
             flat = flat.contiguous(memory_format=torch.channels_last)
+        mask = None
+        if self.mask_mode == "pool":          # channel 1 is the mask: it weights the pooling, not the backbone
+            flat, mask = flat[:, :1], flat[:, 1:2]
         f = self.backbone.forward_features(flat)
         if f.ndim == 3:                       # transformer tokens (B*V, N, D) -> pool over tokens
             f = f.transpose(1, 2).unsqueeze(-1)
-        tokens = self.pool(f).view(b, v, -1) + self.view_embed
+        if mask is not None:
+            w = F.adaptive_avg_pool2d(mask.float(), f.shape[-2:])
+            w = torch.where(w.sum((-2, -1), keepdim=True) > 0, w, torch.ones_like(w))
+            pooled = (f.float() * w).sum((-2, -1)) / w.sum((-2, -1))
+        else:
+            pooled = self.pool(f)
+        tokens = pooled.view(b, v, -1) + self.view_embed
         return self.norm(tokens)
 
     def forward(self, x):
@@ -98,6 +114,8 @@ class MultiViewNet(nn.Module):
             fused = (w.unsqueeze(-1) * t).sum(1)
         else:
             fused = t.mean(1)
+        if self.head == "flat":
+            return self.flat_head(self.drop(fused)).float()
         prim = self.primary_head(self.drop(fused)).float()                     # (B, 1)
         per_view = self.location_head(self.drop(t)).float()                    # (B, V, L)
         per_view = per_view.masked_fill(self.visibility.unsqueeze(0) == 0, float("-inf"))
@@ -111,15 +129,24 @@ class MultiViewNet(nn.Module):
 def model_args(cfg):
     """Everything needed to rebuild the network; stored in every checkpoint."""
     m = cfg["model"]
+    if cfg["targets"].get("kind") == "segmentation":
+        return dict(arch="unet", backbone=m["backbone"], decoder_width=int(m.get("decoder_width", 32)))
+    cols = C.target_columns(cfg)
+    multiclass = cfg["targets"].get("kind") == "multiclass"
     return dict(backbone=m["backbone"], n_views=len(C.views(cfg)), visibility=C.visibility_matrix(cfg),
-                primary_index=C.target_columns(cfg).index(C.primary(cfg)), pool=m.get("pool", "gem"),
+                primary_index=0 if multiclass else cols.index(C.primary(cfg)), pool=m.get("pool", "gem"),
                 fusion=m.get("fusion", "attention"), consistency=m.get("consistency", "softor"),
-                dropout=float(m.get("dropout", 0.0)))
+                dropout=float(m.get("dropout", 0.0)), head="flat" if multiclass else "primary_locations",
+                n_outputs=len(cols), mask_mode=m.get("mask_mode", "none"))
 
 
 def build_model(args, pretrained=False, pretrained_path=None):
     if pretrained_path is not None and not Path(pretrained_path).is_file():
         raise UserError(f"--pretrained_path file not found: {pretrained_path}")
+    args = dict(args)
+    if args.pop("arch", "multiview") == "unet":
+        from .segmentation import UNet
+        return UNet(**args, pretrained=pretrained, pretrained_path=pretrained_path)
     return MultiViewNet(**args, pretrained=pretrained, pretrained_path=pretrained_path)
 
 

@@ -11,8 +11,8 @@ def logits_of(model, x, device):
 
 
 @torch.no_grad()
-def predict(models, loader, device, mirror=None, desc=None):
-    """Mean sigmoid probability over ``models`` (and over the mirrored input when ``mirror`` is given).
+def predict(models, loader, device, mirror=None, desc=None, activation=torch.sigmoid):
+    """Mean probability (``activation`` of the logits) over ``models`` (and the mirrored input, ``mirror``).
 
     mirror = (view permutation, target permutation): the input's views are swapped and flipped
     horizontally, and the predicted targets swapped back, so left stays left.
@@ -24,11 +24,11 @@ def predict(models, loader, device, mirror=None, desc=None):
     for x, y, idx in tqdm(loader, desc=desc, leave=False, dynamic_ncols=True, disable=None if desc else True):
         total, count = 0.0, 0
         for m in models:
-            total = total + torch.sigmoid(logits_of(m, x, device))
+            total = total + activation(logits_of(m, x, device))
             count += 1
             if mirror is not None:
                 vperm, tperm = mirror
-                flipped = torch.sigmoid(logits_of(m, x[:, vperm].flip(-1), device))
+                flipped = activation(logits_of(m, x[:, vperm].flip(-1), device))
                 total = total + flipped[:, tperm]
                 count += 1
         probs.append((total / count).cpu().numpy())

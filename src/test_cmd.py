@@ -1,23 +1,28 @@
-"""`python test.py`: fold-ensembled predictions for a test folder, written as the organizers' CSV."""
+"""`python test.py`: fold-ensembled predictions for a test folder, written as the organizers' CSV (or masks)."""
 import argparse
 import logging
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pandas as pd
 
 from . import checkpoint as ckpt
 from . import config as C
+from . import targets as T
 from .check_data import load_checked
 from .cv import location_thresholds
 from .dataset import MultiViewDataset
 from .errors import UserError
-from .io_utils import atomic_write_csv
+from .images import decode_gray
+from .io_utils import atomic_write_bytes, atomic_write_csv
 from .model import build_model
 from .predict import predict
 from .runtime import default_workers, pick_device, setup_logging
+from .segmentation import predict_masks
 from .train_loop import make_loader
 
 log = logging.getLogger("harness")
@@ -39,6 +44,8 @@ def parser():
     p.add_argument("--tta", action="store_true", help="also predict the mirrored patient (left/right swapped)")
     p.add_argument("--location_probs", action="store_true",
                    help="write location probabilities instead of 0/1 labels")
+    p.add_argument("--mask_weights", help="image+mask tasks: segmentation weights folder for test sets without "
+                   "masks (default: the task config's data.mask_weights)")
     p.add_argument("--batch_size", type=int, default=8)
     p.add_argument("--num_workers", type=int, help="decoding worker processes (default min(4, CPUs))")
     return p
@@ -81,7 +88,8 @@ def output_frame(samples, cfg, probs, thresholds, location_probs):
                     " %s", ", ".join(map(str, extra)))
     out = pd.DataFrame({id_col: samples.frame[id_col].tolist()})
     for j, c in enumerate(cols):
-        if c == prim or location_probs or cfg["targets"].get("location_output") == "probability":
+        if (c == prim or location_probs or T.kind(cfg) != "binary"
+                or cfg["targets"].get("location_output") == "probability"):
             out[c] = np.round(probs[:, j].astype(float), 6)
         else:
             out[c] = (probs[:, j] >= thresholds[c]).astype(int)
@@ -106,6 +114,63 @@ def self_check(path, ids, cfg):
              path, len(back), len(cols), cols[0], cols[-1])
 
 
+def load_models(ckpts, device):
+    models = []
+    for c in ckpts:
+        m = build_model(c["model_args"])
+        m.load_state_dict(c["model"])
+        models.append(m.to(device).eval())
+    return models
+
+
+def unpad(prob_square, h, w):
+    """Undo pad_square + resize: a (S, S) map back onto the original (h, w) image."""
+    size = max(h, w)
+    full = cv2.resize(prob_square, (size, size), interpolation=cv2.INTER_LINEAR)
+    top, left = (size - h) // 2, (size - w) // 2
+    return full[top:top + h, left:left + w]
+
+
+def write_masks(models, samples, indices, cfg, device, workers, batch_size, folder):
+    """Predict lung masks for samples[indices] and write them as {id}.png (0/255) at each image's own size."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ds = MultiViewDataset(samples, np.asarray(indices), cfg, train=False)
+    probs, _ = predict_masks(models, make_loader(ds, batch_size, False, workers, device), device)
+    written = []
+    for i, prob in zip(indices, probs):
+        path = samples.paths[i][0]
+        img = decode_gray(path) if path is not None else None
+        h, w = img.shape if img is not None else prob.shape
+        mask = np.where(unpad(prob, h, w) > 0.5, 255, 0).astype(np.uint8)
+        target = folder / f"{samples.ids[i]}.png"
+        atomic_write_bytes(target, cv2.imencode(".png", mask)[1].tobytes())
+        written.append(target)
+    return written
+
+
+def predict_missing_masks(samples, cfg, args, device, workers, tmp):
+    """Masks for the samples that have none, from the lung segmenter's folds; returns how many were made."""
+    missing = [i for i, m in enumerate(samples.mask_paths) if m is None]
+    source = args.mask_weights or cfg["data"].get("mask_weights")
+    if not missing or not source:
+        return 0
+    seg_dir = C.project_path(args.mask_weights, C.PROJECT_ROOT / str(source))
+    if not any(seg_dir.glob("fold_*/best.pt")):
+        log.warning("%d samples have no mask and there are no segmentation weights in %s: the whole image is "
+                    "used for them (train configs/cxr_lungseg.yaml into that folder, or pass --mask_weights)",
+                    len(missing), seg_dir)
+        return 0
+    seg_ckpts, seg_cfg = load_folds(seg_dir)
+    if T.kind(seg_cfg) != "segmentation":
+        raise UserError(f"{seg_dir} does not hold segmentation weights")
+    log.info("predicting lung masks for %d samples with %s", len(missing), seg_dir)
+    written = write_masks(load_models(seg_ckpts, device), samples, missing, seg_cfg, device, workers,
+                          args.batch_size, Path(tmp))
+    for i, path in zip(missing, written):
+        samples.mask_paths[i] = path
+    return len(written)
+
+
 def main(argv=None):
     args = parser().parse_args(argv)
     setup_logging()
@@ -113,19 +178,21 @@ def main(argv=None):
     ckpts, cfg = load_folds(weights_dir)
     samples = load_checked(args.data_dir, cfg, "test")
     device = pick_device(args.device)
-    models = []
-    for c in ckpts:
-        m = build_model(c["model_args"])
-        m.load_state_dict(c["model"])
-        models.append(m.to(device))
-    locs = C.location_columns(cfg)
-    thresholds = thresholds_for(weights_dir, ckpts, locs)
-    mirror = C.mirror_permutations(cfg) if args.tta else None
-    if args.tta and mirror is None:
-        log.warning("--tta: this task has no mirror map in its config; predicting without it")
-    ds = MultiViewDataset(samples, np.arange(len(samples.ids)), cfg, train=False)
-    loader = make_loader(ds, args.batch_size, False, default_workers(args.num_workers), device)
-    probs, _, _ = predict(models, loader, device, mirror, desc="predicting")   # unshuffled: CSV order
+    models = load_models(ckpts, device)
+    workers = default_workers(args.num_workers)
+    if T.kind(cfg) == "segmentation":
+        folder = Path(args.out if args.out != "output.csv" else "pred_masks").expanduser()
+        if folder.exists() and any(folder.iterdir()):
+            raise UserError(f"{folder} already holds files; choose another --out folder (nothing is overwritten)")
+        written = write_masks(models, samples, range(len(samples.ids)), cfg, device, workers, args.batch_size,
+                              folder)
+        log.info("wrote %d masks to %s ({id}.png, 0/255, each at its image's size)", len(written), folder)
+        return 0
+    with tempfile.TemporaryDirectory(prefix="masks_") as tmp:
+        if samples.mask_paths is not None:
+            predict_missing_masks(samples, cfg, args, device, workers, tmp)
+        probs = predict_table(models, samples, cfg, device, workers, args)
+    thresholds = thresholds_for(weights_dir, ckpts, C.location_columns(cfg)) if T.kind(cfg) == "binary" else {}
     out = output_frame(samples, cfg, probs, thresholds, args.location_probs)
     out_path = Path(args.out).expanduser()
     if out_path.is_file():
@@ -134,3 +201,14 @@ def main(argv=None):
     atomic_write_csv(out, out_path)
     self_check(out_path, samples.frame[cfg["data"]["id_column"]].tolist(), cfg)
     return 0
+
+
+def predict_table(models, samples, cfg, device, workers, args):
+    mirror = C.mirror_permutations(cfg) if args.tta else None
+    if args.tta and mirror is None:
+        log.warning("--tta: this task has no mirror map in its config; predicting without it")
+    ds = MultiViewDataset(samples, np.arange(len(samples.ids)), cfg, train=False)
+    loader = make_loader(ds, args.batch_size, False, workers, device)
+    probs, _, _ = predict(models, loader, device, mirror, desc="predicting",          # unshuffled: CSV order
+                          activation=lambda z: T.probabilities(cfg, z))
+    return probs

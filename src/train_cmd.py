@@ -3,6 +3,7 @@ import argparse
 import sys
 
 from . import config as C
+from . import targets as T
 from .check_data import load_checked
 from .cv import summarize
 from .errors import UserError
@@ -65,7 +66,8 @@ def main(argv=None):
     device = pick_device(args.device)
     samples = load_checked(args.data_dir, cfg, "train")
     weights_dir.mkdir(parents=True, exist_ok=True)
-    folds = load_or_make(weights_dir / "folds.csv", samples.ids, samples.labels, n_folds, int(cfg["train"]["seed"]))
+    folds = load_or_make(weights_dir / "folds.csv", samples.ids, T.stratify_labels(samples, cfg), n_folds,
+                         int(cfg["train"]["seed"]))
     args.num_workers = default_workers(args.num_workers)
     for k in fold_list:
         try:

@@ -11,14 +11,17 @@ from tqdm import tqdm
 
 from . import checkpoint as ckpt
 from . import config as C
+from . import targets as T
 from .config import save_config
 from .dataset import MultiViewDataset
 from .errors import UserError
 from .io_utils import atomic_write_csv, remove_stale_temps
-from .metrics import best_thresholds, column_aucs, nanmean
-from .model import bce_loss, build_model, model_args
-from .predict import logits_of, predict
+from .model import build_model, model_args
+from .predict import logits_of
 from .runtime import add_log_file, seed_everything
+from .segmentation import dice_bce_loss
+from .segmentation import validate as seg_validate
+from .validation import classification
 
 log = logging.getLogger("harness")
 
@@ -56,11 +59,6 @@ def train_fold(cfg, samples, folds, k, weights_dir, device, opts):
         handler.close()
 
 
-def _val_loss(probs, labels, primary_index, location_weight):
-    logits = torch.logit(torch.from_numpy(probs).double().clamp(1e-7, 1 - 1e-7))
-    return float(bce_loss(logits, torch.from_numpy(labels), primary_index, location_weight))
-
-
 def _train(cfg, samples, folds, k, out, device, opts):
     last_path, best_path = out / "last.pt", out / "best.pt"
     state = None
@@ -80,12 +78,11 @@ def _train(cfg, samples, folds, k, out, device, opts):
         raise UserError(f"{best_path} exists without last.pt; choose another --weights_dir (nothing is overwritten)")
 
     t = cfg["train"]
-    cols = C.target_columns(cfg)
-    locs = C.location_columns(cfg)
-    pi = cols.index(C.primary(cfg))
-    loc_idx = [cols.index(c) for c in locs]
     seed, epochs, bs = int(t["seed"]), int(t["epochs"]), int(t["batch_size"])
-    lw = float(t.get("location_loss_weight", 1.0))
+    if T.kind(cfg) == "segmentation":
+        loss_fn, validate = dice_bce_loss, seg_validate
+    else:
+        loss_fn, validate = (lambda logits, y: T.loss(cfg, logits, y)), classification
     tr, va = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
     save_config(cfg, out / "config.yaml")
 
@@ -118,7 +115,6 @@ def _train(cfg, samples, folds, k, out, device, opts):
 
     workers = opts.num_workers
     val_loader = make_loader(val_ds, bs, False, workers, device)
-    y_val = samples.labels[va]
     log.info("fold %d: %d train / %d validation samples, %d epochs, batch %d, image %d px", k, len(tr), len(va),
              epochs, bs, cfg["preprocess"]["img_size"])
     n_views = len(C.views(cfg))
@@ -131,7 +127,7 @@ def _train(cfg, samples, folds, k, out, device, opts):
         bar = tqdm(loader, desc=f"fold {k} epoch {epoch + 1}/{epochs}", leave=False, dynamic_ncols=True,
                    disable=None)
         for x, y, _ in bar:
-            loss = bce_loss(logits_of(model, x, device), y.to(device), pi, lw)
+            loss = loss_fn(logits_of(model, x, device), y.to(device))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), float(t.get("grad_clip", 1.0)))
@@ -142,43 +138,27 @@ def _train(cfg, samples, folds, k, out, device, opts):
             bar.set_postfix(loss=f"{loss_sum / seen:.4f}")
         train_s = time.time() - t0
         t1 = time.time()
-        probs, _, _ = predict([model], val_loader, device)
+        v = validate(cfg, model, val_loader, device, samples, va, k)
         val_s = time.time() - t1
-        aucs = column_aucs(y_val, probs, cols)
-        p_auc, loc_auc = aucs[cols[pi]], nanmean([aucs[c] for c in locs])
-        val_loss = _val_loss(probs, y_val, pi, lw)
-        # primary AUROC first; validation loss breaks ties (a saturated or undefined AUROC)
-        score = [p_auc if p_auc == p_auc else -math.inf, -val_loss]
-        row = dict(epoch=epoch + 1, train_loss=loss_sum / max(seen, 1), val_loss=val_loss,
-                   val_auc_primary=p_auc, val_mean_location_auc=loc_auc, lr=opt.param_groups[0]["lr"],
+        row = dict(epoch=epoch + 1, train_loss=loss_sum / max(seen, 1), **v.row, lr=opt.param_groups[0]["lr"],
                    train_s=round(train_s, 2), val_s=round(val_s, 2),
                    train_views_per_s=round(seen * n_views / max(train_s, 1e-9), 1))
         history.append(row)
-        improved = score > best
+        improved = v.score > best
         if improved:
-            best, best_epoch, bad = score, epoch + 1, 0
-            thresholds = best_thresholds(y_val[:, loc_idx], probs[:, loc_idx], locs)
+            best, best_epoch, bad = v.score, epoch + 1, 0
             ckpt.save(dict(kind="best", model=model.state_dict(), model_args=margs, config=cfg, fold=k,
-                           epoch=epoch + 1, thresholds=thresholds, versions=ckpt.versions(),
-                           val_scores=dict(aucs=aucs, primary_auc=p_auc, mean_location_auc=loc_auc,
-                                           val_loss=val_loss)), best_path)
-            oof = pd.DataFrame({"id": [samples.ids[i] for i in va], "fold": k})
-            for j, c in enumerate(cols):
-                oof[c] = probs[:, j]
-            for j, c in enumerate(cols):
-                oof[f"{c}_true"] = y_val[:, j].astype(int)
-            atomic_write_csv(oof, out / "oof.csv")
+                           epoch=epoch + 1, versions=ckpt.versions(), **v.extras), best_path)
+            atomic_write_csv(v.oof, out / "oof.csv")
         else:
             bad += 1
-        log.info("fold %d epoch %d/%d  train_loss %.4f  val_loss %.4f  val %s AUROC %.4f  mean location AUROC "
-                 "%.4f  %.0f views/s%s", k, epoch + 1, epochs, row["train_loss"], val_loss, cols[pi], p_auc,
-                 loc_auc, row["train_views_per_s"], "  *best*" if improved else "")
+        log.info("fold %d epoch %d/%d  train_loss %.4f  %s  %.0f views/s%s", k, epoch + 1, epochs,
+                 row["train_loss"], v.text, row["train_views_per_s"], "  *best*" if improved else "")
         stop = bad >= int(t.get("patience", epochs))
         finished = stop or epoch + 1 == epochs
         atomic_write_csv(pd.DataFrame(history), out / "metrics.csv")
-        best_row = history[best_epoch - 1]
-        summary = dict(fold=k, best_epoch=best_row["epoch"], val_auc_primary=best_row["val_auc_primary"],
-                       val_mean_location_auc=best_row["val_mean_location_auc"], epochs_run=epoch + 1)
+        summary = dict(fold=k, best_epoch=best_epoch, epochs_run=epoch + 1,
+                       **{key: val for key, val in history[best_epoch - 1].items() if key.startswith("val_")})
         ckpt.save(dict(kind="last", model=model.state_dict(), optimizer=opt.state_dict(),
                        scheduler=sched.state_dict(), config=cfg, fold=k, epoch=epoch + 1, best=best,
                        best_epoch=best_epoch, bad_epochs=bad, history=history, finished=finished,
