@@ -191,7 +191,7 @@ def main(argv=None):
                                 epilog="example:\n  python -m src.check_data --data_dir train_set",
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data_dir", required=True)
-    p.add_argument("--config", help="task YAML (default: configs/kium.yaml of this project)")
+    p.add_argument("--config", help="task YAML or task name, e.g. cxr_masked (default: configs/kium.yaml)")
     p.add_argument("--split", choices=["auto", "train", "test"], default="auto",
                    help="train needs labels; auto: train when the folder holds the training CSV")
     p.add_argument("--img_size", type=int, help="size the images will be resized to (default: the config's)")

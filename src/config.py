@@ -16,8 +16,19 @@ def project_path(path, default):
     return Path(path).expanduser() if path else Path(default)
 
 
+def find_config(path):
+    """A config path as given, else relative to the project folder, else a task name in configs/."""
+    if path is None:
+        return DEFAULT_CONFIG
+    given = Path(path).expanduser()
+    for cand in (given, PROJECT_ROOT / given, PROJECT_ROOT / "configs" / f"{path}.yaml"):
+        if cand.is_file():
+            return cand
+    return given
+
+
 def load_config(path=None):
-    path = project_path(path, DEFAULT_CONFIG)
+    path = find_config(path)
     if not path.is_file():
         raise UserError(f"config file not found: {path}")
     try:

@@ -24,7 +24,7 @@ def parser():
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--pred", default="output.csv", help="predictions (default: output.csv in the current folder)")
     p.add_argument("--gt", default="groundtruth.csv", help="truth (default: groundtruth.csv in the current folder)")
-    p.add_argument("--config", help="task YAML naming the columns (default: configs/kium.yaml of this project)")
+    p.add_argument("--config", help="task YAML or task name naming the columns (default: configs/kium.yaml)")
     p.add_argument("--n_boot", type=int, default=1000, help="bootstrap resamples for the AUROC interval (0: none)")
     p.add_argument("--json", help="also write every number to this JSON file")
     return p

@@ -29,7 +29,7 @@ def parser():
                                 epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data_dir", required=True, help="training folder holding train.csv and the images")
     p.add_argument("--fold", required=True, help="fold number (0..n_folds-1) or 'all'")
-    p.add_argument("--config", help="task YAML (default: configs/kium.yaml of this project)")
+    p.add_argument("--config", help="task YAML or task name, e.g. cxr_masked (default: configs/kium.yaml)")
     p.add_argument("--weights_dir", help="where folds.csv and fold_K/ go (default: weights/ of this project)")
     p.add_argument("--model", help="timm backbone name, e.g. resnet18, efficientnet_b0, resnet50")
     p.add_argument("--pool", choices=["mean", "max", "gem"], help="per-view spatial pooling")
