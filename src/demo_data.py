@@ -181,6 +181,9 @@ def draw_cxr(rng, size_range, grade, n_grades):
     per_grade = 3
     blotches(grade * per_grade, ys, xs)
     blotches(int(rng.integers(0, (n_grades - 1) * per_grade + 1)), oy, ox)       # distractors: random count
+    haze = 9.0                                                                    # diffuse opacity per grade
+    img[mask > 0] += grade * haze
+    img[(mask == 0) & (img > 100)] += rng.uniform(0, (n_grades - 1) * haze)      # distractor: same range
     img += rng.normal(0, 4, img.shape).astype(np.float32)
     return np.clip(img, 0, 255).astype(np.uint8), mask
 

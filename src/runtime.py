@@ -20,7 +20,8 @@ def setup_logging():
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("%(levelname).1s %(asctime)s %(message)s", "%H:%M:%S"))
     log.addHandler(handler)
-    log.setLevel(logging.INFO)
+    # under torchrun only rank 0 reports progress; the other ranks say only what goes wrong
+    log.setLevel(logging.INFO if int(os.environ.get("RANK", "0")) == 0 else logging.WARNING)
     log.propagate = False
 
 

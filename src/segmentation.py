@@ -6,6 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .distributed import gather
 from .predict import logits_of
 
 
@@ -65,22 +66,24 @@ def dice_iou(pred, target):
 
 @torch.no_grad()
 def predict_masks(models, loader, device):
-    """Mean mask probability over models: (n, H, W) float32, in loader order, with the batches' targets."""
+    """Mean mask probability over models: ((n, H, W) float32, targets or None, dataset indices), loader order."""
     for m in models:
         m.eval()
-    probs, targets = [], []
-    for x, y, _ in loader:
+    probs, targets, order = [], [], []
+    for x, y, idx in loader:
         p = sum(torch.sigmoid(logits_of(m, x, device)) for m in models) / len(models)
         probs.append(p[:, 0].cpu().numpy())
+        order.append(idx.numpy())
         if y.numel():
             targets.append(y[:, 0].numpy() > 0.5)
-    return np.concatenate(probs), (np.concatenate(targets) if targets else None)
+    return np.concatenate(probs), (np.concatenate(targets) if targets else None), np.concatenate(order)
 
 
 def validate(cfg, model, loader, device, samples, va, fold):
     from .validation import Validation
 
-    probs, target = predict_masks([model], loader, device)
+    probs, target, order = predict_masks([model], loader, device)
+    probs, target = gather(order, probs, target)
     logits = torch.logit(torch.from_numpy(probs).clamp(1e-6, 1 - 1e-6))[:, None]
     val_loss = float(dice_bce_loss(logits, torch.from_numpy(target[:, None].astype(np.float32))))
     dice, iou = dice_iou(probs > 0.5, target)

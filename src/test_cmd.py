@@ -135,7 +135,7 @@ def write_masks(models, samples, indices, cfg, device, workers, batch_size, fold
     """Predict lung masks for samples[indices] and write them as {id}.png (0/255) at each image's own size."""
     folder.mkdir(parents=True, exist_ok=True)
     ds = MultiViewDataset(samples, np.asarray(indices), cfg, train=False)
-    probs, _ = predict_masks(models, make_loader(ds, batch_size, False, workers, device), device)
+    probs, _, _ = predict_masks(models, make_loader(ds, batch_size, False, workers, device), device)
     written = []
     for i, prob in zip(indices, probs):
         path = samples.paths[i][0]

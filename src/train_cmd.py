@@ -3,6 +3,7 @@ import argparse
 import sys
 
 from . import config as C
+from . import distributed as D
 from . import targets as T
 from .check_data import load_checked
 from .cv import summarize
@@ -13,6 +14,7 @@ from .train_loop import train_fold
 
 EXAMPLES = """examples:
   python train.py --data_dir train_set --fold 0
+  torchrun --nproc_per_node 4 train.py --data_dir train_set --fold 0    # one fold on 4 GPUs (DDP)
   python train.py --data_dir train_set --fold all --model efficientnet_b0 --img_size 512 \
       --pretrained_path effb0.safetensors            # local ImageNet weights, no internet needed
   python train.py --data_dir train_set --fold 2 --resume        # continue a stopped run
@@ -63,11 +65,15 @@ def main(argv=None):
         fold_list = [int(args.fold)]
     else:
         raise UserError(f"--fold must be 0..{n_folds - 1} or 'all', not '{args.fold}'")
-    device = pick_device(args.device)
+    device = D.setup(pick_device(args.device))
     samples = load_checked(args.data_dir, cfg, "train")
     weights_dir.mkdir(parents=True, exist_ok=True)
-    folds = load_or_make(weights_dir / "folds.csv", samples.ids, T.stratify_labels(samples, cfg), n_folds,
-                         int(cfg["train"]["seed"]))
+    strat = T.stratify_labels(samples, cfg)
+    if D.is_main():                                  # rank 0 writes folds.csv; the others then read it
+        folds = load_or_make(weights_dir / "folds.csv", samples.ids, strat, n_folds, int(cfg["train"]["seed"]))
+    D.barrier()
+    if not D.is_main():
+        folds = load_or_make(weights_dir / "folds.csv", samples.ids, strat, n_folds, int(cfg["train"]["seed"]))
     args.num_workers = default_workers(args.num_workers)
     for k in fold_list:
         try:
@@ -76,6 +82,7 @@ def main(argv=None):
             print(f"interrupted: fold {k}'s finished epochs are saved in {weights_dir / f'fold_{k}' / 'last.pt'}; "
                   "run the same command with --resume to continue", file=sys.stderr)
             return 130
-    if summarize(weights_dir, cfg, n_folds) is None:
+    if D.is_main() and summarize(weights_dir, cfg, n_folds) is None:
         print(f"CV summary: written once all {n_folds} folds have finished (python train.py --fold all --resume)")
+    D.cleanup()
     return 0

@@ -6,11 +6,13 @@ import time
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import DataLoader
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 from . import checkpoint as ckpt
 from . import config as C
+from . import distributed as D
 from . import targets as T
 from .config import save_config
 from .dataset import MultiViewDataset
@@ -30,12 +32,17 @@ def fold_dir(weights_dir, k):
     return weights_dir / f"fold_{k}"
 
 
-def make_loader(ds, batch_size, shuffle, workers, device, seed=0):
+def make_loader(ds, batch_size, shuffle, workers, device, seed=0, epoch=0):
+    """A DataLoader; under torchrun each rank gets its shard (DistributedSampler, seeded per epoch)."""
     gen = torch.Generator()
     gen.manual_seed(seed)
-    return DataLoader(ds, batch_size=batch_size, shuffle=shuffle, num_workers=workers,
-                      pin_memory=device.type == "cuda", drop_last=shuffle and len(ds) > batch_size,
-                      generator=gen)
+    sampler = None
+    if D.world_size() > 1:
+        sampler = DistributedSampler(ds, shuffle=shuffle, seed=seed, drop_last=shuffle)
+        sampler.set_epoch(epoch)
+    drop = shuffle and len(ds) > batch_size * D.world_size()
+    return DataLoader(ds, batch_size=batch_size, shuffle=shuffle and sampler is None, sampler=sampler,
+                      num_workers=workers, pin_memory=device.type == "cuda", drop_last=drop, generator=gen)
 
 
 def warmup_cosine(total_steps, warmup_steps):
@@ -49,14 +56,18 @@ def warmup_cosine(total_steps, warmup_steps):
 def train_fold(cfg, samples, folds, k, weights_dir, device, opts):
     """Train fold k. ``opts``: resume, pretrained, pretrained_path, num_workers. Returns the fold summary."""
     out = fold_dir(weights_dir, k)
-    out.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(out)
-    handler = add_log_file(out / "train.log")
+    if D.is_main():
+        out.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(out)
+    D.barrier()
+    handler = add_log_file(out / "train.log") if D.is_main() else None
     try:
         return _train(cfg, samples, folds, k, out, device, opts)
     finally:
-        log.removeHandler(handler)
-        handler.close()
+        if handler is not None:
+            log.removeHandler(handler)
+            handler.close()
+        D.barrier()
 
 
 def _train(cfg, samples, folds, k, out, device, opts):
@@ -84,7 +95,9 @@ def _train(cfg, samples, folds, k, out, device, opts):
     else:
         loss_fn, validate = (lambda logits, y: T.loss(cfg, logits, y)), classification
     tr, va = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
-    save_config(cfg, out / "config.yaml")
+    main = D.is_main()                     # under torchrun only rank 0 writes files
+    if main:
+        save_config(cfg, out / "config.yaml")
 
     seed_everything(seed + k)
     margs = model_args(cfg)
@@ -99,10 +112,14 @@ def _train(cfg, samples, folds, k, out, device, opts):
     else:
         model = build_model(margs)
     model.to(device)
+    trained = model
+    if D.world_size() > 1:
+        trained = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     opt = torch.optim.AdamW(model.parameters(), lr=float(t["lr"]), weight_decay=float(t["weight_decay"]))
     train_ds = MultiViewDataset(samples, tr, cfg, train=True, seed=seed + k)
     val_ds = MultiViewDataset(samples, va, cfg, train=False)
-    steps = max(1, len(tr) // bs if len(tr) > bs else 1)
+    per_step = bs * D.world_size()
+    steps = max(1, len(tr) // per_step if len(tr) > per_step else 1)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, warmup_cosine(epochs * steps, max(1, int(float(t.get("warmup_epochs", 1)) * steps))))
     start, best, best_epoch, bad, history = 0, [-math.inf, -math.inf], 0, 0, []
@@ -121,20 +138,20 @@ def _train(cfg, samples, folds, k, out, device, opts):
     for epoch in range(start, epochs):
         seed_everything(seed + 1000 * k + epoch)
         train_ds.set_epoch(epoch)
-        loader = make_loader(train_ds, bs, True, workers, device, seed=seed + 1000 * k + epoch)
-        model.train()
+        loader = make_loader(train_ds, bs, True, workers, device, seed=seed + 1000 * k + epoch, epoch=epoch)
+        trained.train()
         t0, seen, loss_sum = time.time(), 0, 0.0
         bar = tqdm(loader, desc=f"fold {k} epoch {epoch + 1}/{epochs}", leave=False, dynamic_ncols=True,
                    disable=None)
         for x, y, _ in bar:
-            loss = loss_fn(logits_of(model, x, device), y.to(device))
+            loss = loss_fn(logits_of(trained, x, device), y.to(device))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), float(t.get("grad_clip", 1.0)))
             opt.step()
             sched.step()
-            seen += x.shape[0]
-            loss_sum += loss.item() * x.shape[0]
+            seen += x.shape[0] * D.world_size()
+            loss_sum += loss.item() * x.shape[0] * D.world_size()
             bar.set_postfix(loss=f"{loss_sum / seen:.4f}")
         train_s = time.time() - t0
         t1 = time.time()
@@ -147,22 +164,24 @@ def _train(cfg, samples, folds, k, out, device, opts):
         improved = v.score > best
         if improved:
             best, best_epoch, bad = v.score, epoch + 1, 0
-            ckpt.save(dict(kind="best", model=model.state_dict(), model_args=margs, config=cfg, fold=k,
-                           epoch=epoch + 1, versions=ckpt.versions(), **v.extras), best_path)
-            atomic_write_csv(v.oof, out / "oof.csv")
+            if main:
+                ckpt.save(dict(kind="best", model=model.state_dict(), model_args=margs, config=cfg, fold=k,
+                               epoch=epoch + 1, versions=ckpt.versions(), **v.extras), best_path)
+                atomic_write_csv(v.oof, out / "oof.csv")
         else:
             bad += 1
         log.info("fold %d epoch %d/%d  train_loss %.4f  %s  %.0f views/s%s", k, epoch + 1, epochs,
                  row["train_loss"], v.text, row["train_views_per_s"], "  *best*" if improved else "")
         stop = bad >= int(t.get("patience", epochs))
         finished = stop or epoch + 1 == epochs
-        atomic_write_csv(pd.DataFrame(history), out / "metrics.csv")
         summary = dict(fold=k, best_epoch=best_epoch, epochs_run=epoch + 1,
                        **{key: val for key, val in history[best_epoch - 1].items() if key.startswith("val_")})
-        ckpt.save(dict(kind="last", model=model.state_dict(), optimizer=opt.state_dict(),
-                       scheduler=sched.state_dict(), config=cfg, fold=k, epoch=epoch + 1, best=best,
-                       best_epoch=best_epoch, bad_epochs=bad, history=history, finished=finished,
-                       summary=summary), last_path)
+        if main:
+            atomic_write_csv(pd.DataFrame(history), out / "metrics.csv")
+            ckpt.save(dict(kind="last", model=model.state_dict(), optimizer=opt.state_dict(),
+                           scheduler=sched.state_dict(), config=cfg, fold=k, epoch=epoch + 1, best=best,
+                           best_epoch=best_epoch, bad_epochs=bad, history=history, finished=finished,
+                           summary=summary), last_path)
         if stop:
             log.info("fold %d: early stop, no better validation score for %d epochs", k, bad)
             break

@@ -7,6 +7,7 @@ import torch
 
 from . import config as C
 from . import targets as T
+from .distributed import gather
 from .metrics import best_thresholds, column_aucs
 from .predict import predict
 
@@ -23,7 +24,8 @@ class Validation:
 def classification(cfg, model, loader, device, samples, va, fold):
     cols = C.target_columns(cfg)
     y = samples.labels[va]
-    probs, _, _ = predict([model], loader, device, activation=lambda z: T.probabilities(cfg, z))
+    probs, _, order = predict([model], loader, device, activation=lambda z: T.probabilities(cfg, z))
+    (probs,) = gather(order, probs)                   # all validation samples, in order, on every rank
     logits = torch.logit(torch.from_numpy(probs).double().clamp(1e-7, 1 - 1e-7))
     if T.kind(cfg) == "multiclass":
         logits = torch.log(torch.from_numpy(probs).double().clamp_min(1e-7))
