@@ -11,6 +11,7 @@ import torch
 from torch.utils.data import Dataset
 
 from . import config as C
+from .cache import ViewCache
 from .images import load_view
 
 log = logging.getLogger("harness")
@@ -29,7 +30,7 @@ def build_augment(aug):
 
 
 class MultiViewDataset(Dataset):
-    def __init__(self, samples, indices, cfg, train=False, seed=0):
+    def __init__(self, samples, indices, cfg, train=False, seed=0, cache_dir=None):
         self.paths = [samples.paths[i] for i in indices]
         self.labels = None if samples.labels is None else samples.labels[indices]
         self.size = int(cfg["preprocess"]["img_size"])
@@ -45,6 +46,8 @@ class MultiViewDataset(Dataset):
         self.segmentation = cfg["targets"].get("kind") == "segmentation"
         self.mask_mode = cfg["model"].get("mask_mode", "none")
         self._warned = set()
+        self.cache = ViewCache(cache_dir, self.size, self.crop) if cache_dir else None
+        self.mask_cache = ViewCache(cache_dir, self.size, False) if cache_dir else None
 
     def set_epoch(self, epoch):
         self.epoch = epoch
@@ -53,6 +56,10 @@ class MultiViewDataset(Dataset):
         return len(self.paths)
 
     def _view(self, path):
+        if self.cache is not None and path is not None:
+            img = self.cache.get(path)
+            if img is not None:
+                return img
         img, problem = load_view(path, self.size, self.crop)
         if problem == "unreadable" and path not in self._warned:
             self._warned.add(path)
@@ -66,7 +73,9 @@ class MultiViewDataset(Dataset):
         path = self.masks[i]
         if path is None:
             return np.full((self.size, self.size), 255, np.uint8)
-        mask, _ = load_view(path, self.size, crop=False)
+        mask = self.mask_cache.get(path) if self.mask_cache is not None else None
+        if mask is None:
+            mask, _ = load_view(path, self.size, crop=False)
         return np.where(mask > 127, 255, 0).astype(np.uint8)
 
     def __getitem__(self, i):

@@ -1,14 +1,33 @@
 """Image decoding and the deterministic preprocessing every view goes through (train and test alike)."""
+import io
+
 import cv2
 import numpy as np
+from PIL import Image
 
 cv2.setNumThreads(1)  # DataLoader workers give the parallelism; OpenCV threads would oversubscribe
 
 
-def decode_gray(path):
+REDUCED = {2: cv2.IMREAD_REDUCED_GRAYSCALE_2, 4: cv2.IMREAD_REDUCED_GRAYSCALE_4, 8: cv2.IMREAD_REDUCED_GRAYSCALE_8}
+
+
+def jpeg_reduction(buf, min_side):
+    """The largest JPEG scale-down (8, 4, 2) whose result keeps a short side of at least ``min_side``, or 1."""
+    if not min_side or buf[:2].tobytes() != b"\xff\xd8":
+        return 1
+    try:
+        with Image.open(io.BytesIO(memoryview(buf)[:65536])) as im:     # the header is in the first bytes
+            short = min(im.size)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return 1
+    return next((f for f in (8, 4, 2) if short // f >= min_side), 1)
+
+
+def decode_gray(path, min_side=None):
     """Decode any JPEG/PNG (gray or RGB, 8 or 16 bit) by its content, not its extension, to uint8 gray.
 
-    Returns None when the file is empty or cannot be decoded at all.
+    With ``min_side``, a JPEG at least twice that size is decoded at 1/2, 1/4 or 1/8 scale by libjpeg itself
+    (much faster, and the image is shrunk anyway). Returns None when the file is empty or undecodable.
     """
     try:
         buf = np.fromfile(str(path), dtype=np.uint8)
@@ -16,6 +35,11 @@ def decode_gray(path):
         return None
     if buf.size == 0:
         return None
+    factor = jpeg_reduction(buf, min_side)
+    if factor > 1:
+        img = cv2.imdecode(buf, REDUCED[factor])
+        if img is not None and img.size:
+            return img
     img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if img is None or img.size == 0:
         return None
@@ -70,7 +94,7 @@ def load_view(path, size, crop=True):
     """A prepared view, or (blank view, reason) when the file is missing or undecodable."""
     if path is None:
         return np.zeros((size, size), np.uint8), "missing"
-    img = decode_gray(path)
+    img = decode_gray(path, min_side=int(size * 1.25))      # margin for the border crop
     if img is None:
         return np.zeros((size, size), np.uint8), "unreadable"
     return prepare(img, size, crop), None

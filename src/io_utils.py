@@ -4,7 +4,7 @@ import tempfile
 from pathlib import Path
 
 
-def _atomic(path, write):
+def atomic_write(path, write):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -21,21 +21,21 @@ def _atomic(path, write):
 
 
 def atomic_write_text(path, text):
-    _atomic(path, lambda fh: fh.write(text.encode("utf-8")))
+    atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
 
 
 def atomic_write_bytes(path, data):
-    _atomic(path, lambda fh: fh.write(data))
+    atomic_write(path, lambda fh: fh.write(data))
 
 
 def atomic_write_csv(df, path):
-    _atomic(path, lambda fh: fh.write(df.to_csv(index=False).encode("utf-8")))
+    atomic_write(path, lambda fh: fh.write(df.to_csv(index=False).encode("utf-8")))
 
 
 def atomic_torch_save(obj, path):
     import torch
 
-    _atomic(path, lambda fh: torch.save(obj, fh))
+    atomic_write(path, lambda fh: torch.save(obj, fh))
 
 
 def remove_stale_temps(folder):

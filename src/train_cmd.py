@@ -5,6 +5,7 @@ import sys
 from . import config as C
 from . import distributed as D
 from . import targets as T
+from .cache import ViewCache
 from .check_data import load_checked
 from .cv import summarize
 from .errors import UserError
@@ -49,7 +50,16 @@ def parser():
     g.add_argument("--pretrained", action="store_true", help="ImageNet weights through timm (needs internet)")
     g.add_argument("--pretrained_path", help="local ImageNet weight file (.safetensors/.pth), the offline way")
     p.add_argument("--resume", action="store_true", help="continue unfinished folds from last.pt; skip finished")
+    p.add_argument("--cache_dir", help="where preprocessed views are cached (default: cache/ of this project)")
+    p.add_argument("--no_cache", action="store_true", help="decode every image in every epoch instead")
     return p
+
+
+def build_cache(samples, cfg, cache_dir, workers):
+    size, crop = int(cfg["preprocess"]["img_size"]), bool(cfg["preprocess"].get("crop_border", True))
+    ViewCache(cache_dir, size, crop).build([p for row in samples.paths for p in row], workers)
+    if samples.mask_paths is not None:
+        ViewCache(cache_dir, size, False).build(samples.mask_paths, workers)
 
 
 def main(argv=None):
@@ -75,6 +85,11 @@ def main(argv=None):
     if not D.is_main():
         folds = load_or_make(weights_dir / "folds.csv", samples.ids, strat, n_folds, int(cfg["train"]["seed"]))
     args.num_workers = default_workers(args.num_workers)
+    args.cache_dir = None if args.no_cache else C.project_path(args.cache_dir, C.PROJECT_ROOT / "cache")
+    if args.cache_dir is not None:
+        if D.is_main():
+            build_cache(samples, cfg, args.cache_dir, max(args.num_workers, 1))
+        D.barrier()
     for k in fold_list:
         try:
             train_fold(cfg, samples, folds, k, weights_dir, device, args)

@@ -116,8 +116,9 @@ def _train(cfg, samples, folds, k, out, device, opts):
     if D.world_size() > 1:
         trained = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     opt = torch.optim.AdamW(model.parameters(), lr=float(t["lr"]), weight_decay=float(t["weight_decay"]))
-    train_ds = MultiViewDataset(samples, tr, cfg, train=True, seed=seed + k)
-    val_ds = MultiViewDataset(samples, va, cfg, train=False)
+    cache = getattr(opts, "cache_dir", None)
+    train_ds = MultiViewDataset(samples, tr, cfg, train=True, seed=seed + k, cache_dir=cache)
+    val_ds = MultiViewDataset(samples, va, cfg, train=False, cache_dir=cache)
     per_step = bs * D.world_size()
     steps = max(1, len(tr) // per_step if len(tr) > per_step else 1)
     sched = torch.optim.lr_scheduler.LambdaLR(

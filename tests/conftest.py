@@ -11,7 +11,8 @@ sys.path.insert(0, str(ROOT))
 
 # tiny but learnable: test_efficientnet at 96 px on large synthetic lesions
 TRAIN_ARGS = ["--model", "test_efficientnet", "--img_size", "96", "--epochs", "12", "--patience", "12",
-              "--batch_size", "8", "--lr", "0.003", "--n_folds", "3", "--num_workers", "0", "--device", "cpu"]
+              "--batch_size", "8", "--lr", "0.003", "--n_folds", "3", "--num_workers", "0", "--device", "cpu",
+              "--no_cache"]
 
 
 def run(script, *args, cwd=None, check=True):
@@ -37,5 +38,6 @@ def demo(tmp_path_factory):
 @pytest.fixture(scope="session")
 def trained(demo, tmp_path_factory):
     weights = tmp_path_factory.mktemp("weights")
-    proc = run("train.py", "--data_dir", demo / "train_set", "--fold", "all", "--weights_dir", weights, *TRAIN_ARGS)
+    cached = [a for a in TRAIN_ARGS if a != "--no_cache"] + ["--cache_dir", tmp_path_factory.mktemp("cache")]
+    proc = run("train.py", "--data_dir", demo / "train_set", "--fold", "all", "--weights_dir", weights, *cached)
     return weights, proc
