@@ -28,13 +28,21 @@ def summarize(weights_dir, cfg, n_folds):
     """Write and print cv_summary.json once every fold has finished; returns it (None before that)."""
     if len(finished_folds(weights_dir, n_folds)) < n_folds:
         return None
-    oof = pd.concat([pd.read_csv(weights_dir / f"fold_{k}" / "oof.csv", dtype={"id": str})
-                     for k in range(n_folds)], ignore_index=True)
-    summary = {"binary": binary_summary, "multiclass": multiclass_summary,
-               "segmentation": segmentation_summary}[T.kind(cfg)](oof, cfg, n_folds)
+    summary = summarize_oof(read_oof(weights_dir, range(n_folds)), cfg)
     atomic_write_text(weights_dir / SUMMARY, json.dumps(summary, indent=2))
     log.info("wrote %s", weights_dir / SUMMARY)
     return summary
+
+
+def read_oof(weights_dir, folds):
+    return pd.concat([pd.read_csv(weights_dir / f"fold_{k}" / "oof.csv", dtype={"id": str}) for k in folds],
+                     ignore_index=True)
+
+
+def summarize_oof(oof, cfg):
+    """The CV summary of an out-of-fold table (any subset of folds), by task kind."""
+    kind = {"binary": binary_summary, "multiclass": multiclass_summary, "segmentation": segmentation_summary}
+    return kind[T.kind(cfg)](oof, cfg, oof["fold"].nunique())
 
 
 def segmentation_summary(oof, cfg, n_folds):
@@ -52,7 +60,7 @@ def multiclass_summary(oof, cfg, n_folds):
     p = oof[cols].to_numpy(float)
     aucs = column_aucs(y, p, cols)
     fold = oof["fold"].to_numpy()
-    per_fold = [nanmean(column_aucs(y[fold == k], p[fold == k], cols).values()) for k in range(n_folds)]
+    per_fold = [nanmean(column_aucs(y[fold == k], p[fold == k], cols).values()) for k in np.unique(fold)]
     summary = dict(n_folds=n_folds, oof_aucs=aucs, oof_mean_auc=nanmean(aucs.values()),
                    oof_accuracy=float((p.argmax(1) == y.argmax(1)).mean()), per_fold_mean_auc=per_fold,
                    prevalence={c: float(y[:, j].mean()) for j, c in enumerate(cols)})
@@ -71,12 +79,12 @@ def binary_summary(oof, cfg, n_folds):
 
     # honest location output: each fold is thresholded with thresholds chosen on the other folds only
     crossfit = np.zeros((len(oof), len(locs)), int)
-    for k in range(n_folds):
+    for k in np.unique(fold):
         rest, this = fold != k, fold == k
         th = best_thresholds(y[rest][:, loc_j], p[rest][:, loc_j], locs)
         crossfit[this] = apply_thresholds(p[this][:, loc_j], th, locs)
     rep = score_report(y, p, cols, prim, location_output=crossfit)
-    per_fold = [auc(y[fold == k, cols.index(prim)], p[fold == k, cols.index(prim)]) for k in range(n_folds)]
+    per_fold = [auc(y[fold == k, cols.index(prim)], p[fold == k, cols.index(prim)]) for k in np.unique(fold)]
     thresholds = best_thresholds(y[:, loc_j], p[:, loc_j], locs)
     summary = dict(n_folds=n_folds, oof=rep, per_fold_primary_auc=per_fold,
                    primary_auc_fold_mean=float(np.nanmean(per_fold)), primary_auc_fold_std=float(np.nanstd(per_fold)),

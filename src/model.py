@@ -26,14 +26,51 @@ class GeM(nn.Module):
         return x.float().clamp(min=self.eps).pow(p).mean(dim=(-2, -1)).pow(1.0 / p)
 
 
-def spatial_pool(kind):
+class AttentionPool(nn.Module):
+    """Learned spatial attention: a 1x1 conv scores every position, the softmax of the scores weights them."""
+
+    def __init__(self, dim):
+        super().__init__()
+        self.score = nn.Conv2d(dim, 1, 1)
+
+    def forward(self, x):
+        w = torch.softmax(self.score(x).float().flatten(1), dim=1).view(x.shape[0], 1, *x.shape[-2:])
+        return (x.float() * w).sum(dim=(-2, -1))
+
+
+def spatial_pool(kind, dim):
     if kind == "gem":
         return GeM()
+    if kind == "attn":
+        return AttentionPool(dim)
     if kind == "max":
         return lambda x: x.float().amax(dim=(-2, -1))
     if kind == "mean":
         return lambda x: x.float().mean(dim=(-2, -1))
-    raise UserError(f"unknown model.pool '{kind}' (mean | max | gem)")
+    raise UserError(f"unknown model.pool '{kind}' (mean | max | gem | attn)")
+
+
+class SpatialLocationHead(nn.Module):
+    """Per-location spatial attention over each view's feature map, with a learned position encoding.
+
+    Each location learns where to look in a view (its own attention map over the positions of the map,
+    which carry a position encoding so that the place of a finding is visible), and scores the attended
+    feature with its own weights: a logit per (view, location), (B*V, D, h, w) -> (B*V, L).
+    """
+
+    def __init__(self, dim, n_locations, grid=16):
+        super().__init__()
+        self.pos = nn.Parameter(torch.randn(1, dim, grid, grid) * 0.02)
+        self.where = nn.Conv2d(dim, n_locations, 1)
+        self.weight = nn.Parameter(torch.randn(n_locations, dim) * dim ** -0.5)
+        self.bias = nn.Parameter(torch.full((n_locations,), -6.0))   # locations are rare: start near the prior
+
+    def forward(self, f):
+        f = f.float()
+        f = f + F.interpolate(self.pos, size=f.shape[-2:], mode="bilinear", align_corners=False)
+        attn = torch.softmax(self.where(f).flatten(2), dim=-1)                 # (N, L, h*w)
+        attended = torch.einsum("nlp,ndp->nld", attn, f.flatten(2))            # (N, L, D)
+        return (attended * self.weight).sum(-1) + self.bias
 
 
 class MultiViewNet(nn.Module):
@@ -48,7 +85,7 @@ class MultiViewNet(nn.Module):
 
     def __init__(self, backbone, n_views, visibility, primary_index, pool="gem", fusion="attention",
                  consistency="softor", dropout=0.2, head="primary_locations", n_outputs=None, mask_mode="none",
-                 pretrained=False, pretrained_path=None):
+                 location_head="view", pretrained=False, pretrained_path=None):
         super().__init__()
         if mask_mode not in ("none", "masked", "channel", "pool"):
             raise UserError(f"unknown model.mask_mode '{mask_mode}' (none | masked | channel | pool)")
@@ -69,7 +106,7 @@ class MultiViewNet(nn.Module):
         vis[:, vis.sum(0) == 0] = 1.0          # a location no view claims is read from all views
         self.register_buffer("visibility", vis, persistent=False)
         self.primary_index = primary_index
-        self.pool = spatial_pool(pool)       # a GeM module registers itself as a submodule
+        self.pool = spatial_pool(pool, dim)  # GeM and attention pooling register themselves as submodules
         self.view_embed = nn.Parameter(torch.randn(n_views, dim) * 0.02)
         self.norm = nn.LayerNorm(dim)
         if fusion not in ("attention", "mean"):
@@ -81,6 +118,9 @@ class MultiViewNet(nn.Module):
         if head == "flat":                      # one output per target from the fused views (multiclass)
             self.flat_head = nn.Linear(dim, n_outputs)
         self.primary_head = nn.Linear(dim, 1)
+        if location_head not in ("view", "spatial"):
+            raise UserError(f"unknown model.location_head '{location_head}' (view | spatial)")
+        self.spatial = SpatialLocationHead(dim, vis.shape[1]) if location_head == "spatial" else None
         self.location_head = nn.Linear(dim, vis.shape[1])
         nn.init.constant_(self.location_head.bias, -6.0)   # locations are rare: start near their prior
         if consistency not in ("softor", "none"):
@@ -105,10 +145,13 @@ class MultiViewNet(nn.Module):
         else:
             pooled = self.pool(f)
         tokens = pooled.view(b, v, -1) + self.view_embed
-        return self.norm(tokens)
+        per_view = None
+        if self.spatial is not None:                                           # (B, V, L) from the maps
+            per_view = self.spatial(self.drop(f) if f.ndim == 4 else f).view(b, v, -1)
+        return self.norm(tokens), per_view
 
     def forward(self, x):
-        t = self.view_tokens(x)
+        t, per_view = self.view_tokens(x)
         if self.fusion == "attention":
             w = torch.softmax(self.attn(t).squeeze(-1).float(), dim=1)
             fused = (w.unsqueeze(-1) * t).sum(1)
@@ -117,7 +160,8 @@ class MultiViewNet(nn.Module):
         if self.head == "flat":
             return self.flat_head(self.drop(fused)).float()
         prim = self.primary_head(self.drop(fused)).float()                     # (B, 1)
-        per_view = self.location_head(self.drop(t)).float()                    # (B, V, L)
+        if per_view is None:
+            per_view = self.location_head(self.drop(t)).float()                # (B, V, L)
         per_view = per_view.masked_fill(self.visibility.unsqueeze(0) == 0, float("-inf"))
         loc = torch.logsumexp(per_view, dim=1)                                  # (B, L)
         if self.consistency == "softor":
@@ -137,7 +181,8 @@ def model_args(cfg):
                 primary_index=0 if multiclass else cols.index(C.primary(cfg)), pool=m.get("pool", "gem"),
                 fusion=m.get("fusion", "attention"), consistency=m.get("consistency", "softor"),
                 dropout=float(m.get("dropout", 0.0)), head="flat" if multiclass else "primary_locations",
-                n_outputs=len(cols), mask_mode=m.get("mask_mode", "none"))
+                n_outputs=len(cols), mask_mode=m.get("mask_mode", "none"),
+                location_head=m.get("location_head", "view"))
 
 
 def build_model(args, pretrained=False, pretrained_path=None):

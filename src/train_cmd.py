@@ -23,6 +23,7 @@ EXAMPLES = """examples:
 
 # command-line option -> dotted key in the task config
 OVERRIDES = {"model": "model.backbone", "pool": "model.pool", "fusion": "model.fusion",
+             "location_head": "model.location_head",
              "img_size": "preprocess.img_size", "epochs": "train.epochs", "batch_size": "train.batch_size",
              "lr": "train.lr", "n_folds": "train.n_folds", "seed": "train.seed", "patience": "train.patience"}
 
@@ -35,8 +36,10 @@ def parser():
     p.add_argument("--config", help="task YAML or task name, e.g. cxr_masked (default: configs/kium.yaml)")
     p.add_argument("--weights_dir", help="where folds.csv and fold_K/ go (default: weights/ of this project)")
     p.add_argument("--model", help="timm backbone name, e.g. resnet18, efficientnet_b0, resnet50")
-    p.add_argument("--pool", choices=["mean", "max", "gem"], help="per-view spatial pooling")
+    p.add_argument("--pool", choices=["mean", "max", "gem", "attn"], help="per-view spatial pooling")
     p.add_argument("--fusion", choices=["attention", "mean"], help="fusion across views")
+    p.add_argument("--location_head", choices=["view", "spatial"],
+                   help="locations from each view's pooled vector, or per-location spatial attention + position")
     p.add_argument("--img_size", type=int, help="square input size in pixels")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch_size", type=int, help="samples (patients) per step")

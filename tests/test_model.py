@@ -24,8 +24,9 @@ def test_forward_shape_and_order():
     assert bce_loss(out, torch.zeros(3, 22), 0).ndim == 0
 
 
-def test_location_reads_only_the_views_that_can_show_it():
-    m = make(consistency="none")
+@pytest.mark.parametrize("head", ["view", "spatial"])
+def test_location_reads_only_the_views_that_can_show_it(head):
+    m = make(consistency="none", location_head=head)
     x = torch.randn(1, 8, 1, 64, 64, requires_grad=True)
     cols, views = C.target_columns(CFG), C.views(CFG)
     m(x)[0, cols.index("L_MCA")].backward()
@@ -43,9 +44,24 @@ def test_softor_keeps_aneurysm_at_least_as_likely_as_any_location():
     assert (p[:, 0] >= p[:, 1:].max(1).values - 1e-6).all()
 
 
-@pytest.mark.parametrize("pool,fusion", [("mean", "mean"), ("max", "attention"), ("gem", "attention")])
+@pytest.mark.parametrize("pool,fusion", [("mean", "mean"), ("max", "attention"), ("gem", "attention"),
+                                        ("attn", "attention")])
 def test_pool_and_fusion_choices(pool, fusion):
     assert make(pool=pool, fusion=fusion)(torch.randn(2, 8, 1, 64, 64)).shape == (2, 22)
+
+
+def test_spatial_location_head_sees_where_a_finding_is():
+    """Same content at two places of a view gives different location logits through the position encoding."""
+    torch.manual_seed(0)
+    spatial = make(consistency="none", location_head="spatial")
+    with torch.no_grad():
+        spatial.spatial.pos.normal_(0, 1.0)
+    a = torch.zeros(1, 8, 1, 64, 64)
+    b = torch.zeros(1, 8, 1, 64, 64)
+    a[..., 8:16, 8:16] = 3.0
+    b[..., 40:48, 40:48] = 3.0
+    with torch.no_grad():
+        assert not torch.allclose(spatial(a)[0, 1:], spatial(b)[0, 1:], atol=1e-4)
 
 
 def test_checkpoint_round_trip_rebuilds_the_network(tmp_path):

@@ -1,0 +1,88 @@
+"""Does the CV score tell the truth? `python -m src.honesty --weights_dir W --n_test 300`
+
+Generates a fresh held-out set from the same synthetic generator (a seed the training data did not use),
+predicts it with test.py's code path and prints the out-of-fold CV scores (weights_dir/cv_summary.json)
+beside the held-out scores.
+"""
+import argparse
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from . import config as C
+from . import targets as T
+from .demo_data import TASK_CONFIGS, generate, generate_cxr
+from .errors import UserError, run_cli
+from .io_utils import atomic_write_text
+from .metrics import column_aucs, nanmean, score_report
+from .runtime import setup_logging
+from .test_cmd import main as test_main
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Out-of-fold CV scores beside the scores on a fresh held-out set.",
+                                epilog="example:\n  python -m src.honesty --weights_dir weights --n_test 300 "
+                                       "--seed 123 --size_range 720 1255",
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--weights_dir", required=True, help="a finished training run (with cv_summary.json)")
+    p.add_argument("--out", default="runs/honesty", help="where the held-out set and its predictions go")
+    p.add_argument("--n_test", type=int, default=300)
+    p.add_argument("--seed", type=int, default=12345, help="generator seed of the held-out set (not the training one)")
+    p.add_argument("--size_range", type=int, nargs=2, metavar=("MIN", "MAX"),
+                   help="as used for the training data (default: the generator's)")
+    p.add_argument("--lesion_scale", type=float, default=1.0, help="as used for the training data (K-ium)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--num_workers", type=int)
+    args = p.parse_args(argv)
+    setup_logging()
+    weights = Path(args.weights_dir)
+    summary_path = weights / "cv_summary.json"
+    if not summary_path.is_file():
+        raise UserError(f"{summary_path} not found: finish every fold first (train.py --fold all --resume)")
+    cv = json.loads(summary_path.read_text())
+    cfg = next(iter(sorted(weights.glob("fold_*/config.yaml"))), None)
+    cfg = C.load_config(cfg) if cfg else C.load_config()
+    task = next((t for t, f in TASK_CONFIGS.items() if C.load_config(C.PROJECT_ROOT / "configs" / f)["task"]
+                 == cfg["task"]), None)
+    if task is None:
+        raise UserError(f"no synthetic generator for task '{cfg['task']}'")
+    out = Path(args.out)
+    data = out / f"heldout_seed{args.seed}"
+    if not (data / "groundtruth.csv").is_file():
+        if task == "cxr":
+            generate_cxr(cfg, data, 1, args.n_test, args.seed, tuple(args.size_range or (256, 320)))
+        else:
+            generate(cfg, data, 1, args.n_test, args.seed, tuple(args.size_range or (720, 1255)), args.lesion_scale)
+    pred = out / "heldout_output.csv"
+    test_args = ["--data_dir", str(data / "test_set"), "--weights_dir", str(weights), "--out", str(pred),
+                 "--device", args.device, "--location_probs"]
+    if args.num_workers is not None:
+        test_args += ["--num_workers", str(args.num_workers)]
+    test_main(test_args)
+    cols = C.target_columns(cfg)
+    y = pd.read_csv(data / "groundtruth.csv")[cols].to_numpy(float)
+    p_ = pd.read_csv(pred)[cols].to_numpy(float)
+    if T.kind(cfg) == "binary":
+        held = score_report(y, p_, cols, C.primary(cfg), n_boot=1000)
+        rows = [("primary AUROC", cv["oof"]["primary_auc"], held["primary_auc"]),
+                ("mean location AUROC", cv["oof"]["mean_location_auc"], held["mean_location_auc"])]
+        rows += [(f"  {c} AUROC", cv["oof"]["aucs"][c], held["aucs"][c]) for c in cols]
+        extra = f"held-out primary AUROC 95% CI: [{held['primary_auc_ci95'][0]:.4f}, {held['primary_auc_ci95'][1]:.4f}]"
+    else:
+        aucs = column_aucs(y, p_, cols)
+        rows = [("mean AUROC", cv["oof_mean_auc"], nanmean(aucs.values()))]
+        rows += [(f"  {c} AUROC", cv["oof_aucs"][c], aucs[c]) for c in cols]
+        extra = ""
+    table = pd.DataFrame(rows, columns=["score", "oof_cv", "held_out"])
+    table["difference"] = table["held_out"] - table["oof_cv"]
+    atomic_write_text(out / "honesty.json", table.to_json(orient="records", indent=2))
+    print(f"\nout-of-fold CV vs fresh held-out set ({args.n_test} samples, seed {args.seed}):")
+    print(table.to_string(index=False, float_format="%.4f"))
+    if extra:
+        print(extra)
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)
