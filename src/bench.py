@@ -5,7 +5,7 @@ P1 training: steady-state views/s of the real training loop (train.py, data load
    already on the GPU).                                                         target >= 0.95 (GPU only)
 P2 inference: test.py end to end on N patients with 5 folds over the pure GPU inference time of those 5 folds
    on the same number of tensors already on the GPU.                           target <= 1.3  (GPU only)
-P3 memory: peak host RSS of the whole training process tree (workers included) at two data-set sizes.
+P3 memory: peak host memory (PSS) of the whole training process tree (workers included) at two data-set sizes.
                                                                                 target <= 3 GiB, flat
 P4 CPU only: test.py wall time on N patients, 5 folds of a small backbone.     target < 10 min
 Synthetic data at realistic size (720-1255 px) is generated once into --work and reused.
@@ -31,7 +31,9 @@ from .model import build_model, model_args
 
 
 def tree_rss(pid):
-    """Resident memory (bytes) of a process and all its descendants, from /proc (Linux)."""
+    """Memory (bytes) of a process and all its descendants, from /proc (Linux): the sum of their proportional
+    set sizes (PSS: a page shared by forked DataLoader workers counts once, split among them), or of their
+    resident sizes where PSS is not available."""
     children = {}
     for d in Path("/proc").iterdir():
         if d.name.isdigit():
@@ -44,13 +46,18 @@ def tree_rss(pid):
     while todo:
         p = todo.pop()
         todo += children.get(p, [])
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
-            pass
-    return total
+        total += _proc_kib(f"/proc/{p}/smaps_rollup", "Pss:") or _proc_kib(f"/proc/{p}/status", "VmRSS:")
+    return total * 1024
+
+
+def _proc_kib(path, field):
+    try:
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def run_measured(cmd, cwd=None):
@@ -211,7 +218,7 @@ def main(argv=None):
         worst = max(p for _, p in peaks)
         flat = abs(peaks[-1][1] - peaks[0][1]) <= 0.25 * peaks[0][1]
         results.update(p3_peak_gib={str(n): p for n, p in peaks})
-        row("P3 peak host RSS (GiB)", f"{worst:.2f}", "<= 3, flat", worst <= 3 and flat,
+        row("P3 peak host memory (GiB)", f"{worst:.2f}", "<= 3, flat", worst <= 3 and flat,
             "; ".join(f"{n} patients: {p:.2f} GiB" for n, p in peaks))
     if "P4" in only:
         cfg = C.resolved(C.load_config(), {"model.backbone": args.p4_model, "preprocess.img_size": args.p4_img_size})

@@ -10,7 +10,7 @@ def test_bench_cpu_metrics_at_toy_scale(tmp_path):
                "--batch_size", 2, "--size_range", 200, 260)
     result = json.loads((tmp_path / "out" / "bench.json").read_text())
     metrics = {r["metric"]: r for r in result["rows"]}
-    assert set(metrics) == {"P1 train loop / ceiling", "P2 test.py / pure GPU inference", "P3 peak host RSS (GiB)",
+    assert set(metrics) == {"P1 train loop / ceiling", "P2 test.py / pure GPU inference", "P3 peak host memory (GiB)",
                             "P4 CPU test.py (min)"}
     assert 0 < result["p3_peak_gib"]["20"] < 3
     assert result["p4_cpu_test_wall_s"] > 0
