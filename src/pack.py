@@ -1,0 +1,60 @@
+"""`python -m src.pack --out submission.zip`: the submission as one zip, only after pre-flight passed on it.
+
+Contents: code, configs, best.pt of every fold (weights only, no optimizer state), cv_summary.json,
+folds.csv, requirements.txt, SUBMISSION.md, README.md and MANIFEST.json (every file's size and sha256, the
+package versions, the CV scores). No data, caches, last.pt or logs.
+"""
+import argparse
+import json
+import platform
+import zipfile
+from pathlib import Path
+
+from . import config as C
+from .checkpoint import versions
+from .errors import UserError, run_cli
+from .preflight import MARKER
+from .submission import fingerprint, sha256, submission_files
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Pack the submission into a zip (pre-flight must have passed on it).",
+                                epilog="example:\n  python -m src.preflight --data_dir sample_test_set && "
+                                       "python -m src.pack --out submission.zip",
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", default="submission.zip")
+    p.add_argument("--weights_dir", help="weights to ship (default: weights/ of this project)")
+    args = p.parse_args(argv)
+    weights = C.project_path(args.weights_dir, C.DEFAULT_WEIGHTS)
+    files = submission_files(weights)
+    marker = weights / MARKER
+    if not marker.is_file():
+        raise UserError(f"no pre-flight result in {weights}: run python -m src.preflight --data_dir SAMPLE_TEST "
+                        f"--weights_dir {weights} first")
+    result = json.loads(marker.read_text())
+    if result.get("verdict") != "PASS":
+        raise UserError(f"the last pre-flight failed ({'; '.join(result.get('reasons', []))[:200]}); fix and rerun it")
+    if result.get("fingerprint") != fingerprint(files):
+        raise UserError("code, configs or weights changed since pre-flight passed; run python -m src.preflight again")
+    out = Path(args.out)
+    if out.exists():
+        raise UserError(f"{out} exists; choose another --out (nothing is overwritten)")
+    cv = json.loads((weights / "cv_summary.json").read_text()) if (weights / "cv_summary.json").is_file() else None
+    manifest = dict(files=[dict(path=rel, size=src.stat().st_size, sha256=sha256(src)) for rel, src in
+                           sorted(files.items())],
+                    packages=versions(), platform=platform.platform(), preflight=result,
+                    cv_scores=cv and {k: v for k, v in cv.items() if k != "location_thresholds"})
+    tmp = out.with_name(out.name + ".part")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for rel, src in sorted(files.items()):
+            z.write(src, rel)
+        z.writestr("MANIFEST.json", json.dumps(manifest, indent=2))
+    tmp.replace(out)
+    size = out.stat().st_size / 2**20
+    print(f"wrote {out}: {len(files)} files + MANIFEST.json, {size:.1f} MiB "
+          f"({sum(r.endswith('best.pt') for r in files)} folds)")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)
