@@ -10,6 +10,7 @@ from conftest import ROOT, run
 
 
 def project_copy(dest):
+    dest.mkdir()
     for name in ("train.py", "test.py", "evaluate.py", "requirements.txt", "SUBMISSION.md", "README.md"):
         shutil.copy(ROOT / name, dest / name)
     shutil.copytree(ROOT / "src", dest / "src", ignore=shutil.ignore_patterns("__pycache__"))
