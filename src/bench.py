@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import subprocess
+import tempfile
 import sys
 import threading
 import time
@@ -143,7 +144,8 @@ def main(argv=None):
                                        "  python -m src.bench --only P3,P4 --p3_sizes 100,200   # CPU machine",
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="bench_out", help="folder for bench.json")
-    p.add_argument("--work", default="/tmp/mvharness_bench", help="folder for synthetic data, weights, caches")
+    p.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "mvharness_bench"),
+                   help="folder for synthetic data, weights, caches")
     p.add_argument("--only", default="P1,P2,P3,P4")
     p.add_argument("--model", default="resnet50")
     p.add_argument("--img_size", type=int, default=384)

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-
 from conftest import run
+
 from src import config as C
 from src.data import discover
 from src.dataset import MultiViewDataset

@@ -2,7 +2,6 @@
 
 import pandas as pd
 import torch
-
 from conftest import ROOT, TRAIN_ARGS, run
 
 

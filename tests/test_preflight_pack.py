@@ -5,7 +5,6 @@ import shutil
 import zipfile
 
 import pandas as pd
-
 from conftest import ROOT, run
 
 

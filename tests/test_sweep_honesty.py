@@ -3,7 +3,6 @@ import json
 
 import pandas as pd
 import yaml
-
 from conftest import TRAIN_ARGS, run
 
 
