@@ -1,16 +1,14 @@
 """Multi-view samples as tensors: (views, 1, size, size) per sample, with training-only augmentation."""
 import logging
-import os
-
-os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations must not reach the network
 
 import albumentations as A
 import cv2
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from . import config as C
+from . import distributed as D
 from .cache import ViewCache
 from .images import load_view
 
@@ -108,3 +106,16 @@ class MultiViewDataset(Dataset):
             elif self.mask_mode in ("channel", "pool"):
                 x = torch.cat([x, m], dim=1)                               # (1, 2, S, S)
         return x, y, i
+
+
+def make_loader(ds, batch_size, shuffle, workers, device, seed=0, epoch=0):
+    """A DataLoader; under torchrun each rank gets its shard (DistributedSampler, seeded per epoch)."""
+    gen = torch.Generator()
+    gen.manual_seed(seed)
+    sampler = None
+    if D.world_size() > 1:
+        sampler = DistributedSampler(ds, shuffle=shuffle, seed=seed, drop_last=shuffle)
+        sampler.set_epoch(epoch)
+    drop = shuffle and len(ds) > batch_size * D.world_size()
+    return DataLoader(ds, batch_size=batch_size, shuffle=shuffle and sampler is None, sampler=sampler,
+                      num_workers=workers, pin_memory=device.type == "cuda", drop_last=drop, generator=gen)

@@ -11,16 +11,25 @@ cv2.setNumThreads(1)  # DataLoader workers give the parallelism; OpenCV threads 
 REDUCED = {2: cv2.IMREAD_REDUCED_GRAYSCALE_2, 4: cv2.IMREAD_REDUCED_GRAYSCALE_4, 8: cv2.IMREAD_REDUCED_GRAYSCALE_8}
 
 
+def header_size(source):
+    """(width, height) read from the file header only (a path or the file's first bytes), or None."""
+    try:
+        if not isinstance(source, (str, bytes)) and hasattr(source, "tobytes"):
+            source = io.BytesIO(memoryview(source)[:65536])                # the header is in the first bytes
+        with Image.open(source) as im:
+            return im.size
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+
+
 def jpeg_reduction(buf, min_side):
     """The largest JPEG scale-down (8, 4, 2) whose result keeps a short side of at least ``min_side``, or 1."""
     if not min_side or buf[:2].tobytes() != b"\xff\xd8":
         return 1
-    try:
-        with Image.open(io.BytesIO(memoryview(buf)[:65536])) as im:     # the header is in the first bytes
-            short = min(im.size)
-    except (OSError, ValueError, Image.DecompressionBombError):
+    size = header_size(buf)
+    if size is None:
         return 1
-    return next((f for f in (8, 4, 2) if short // f >= min_side), 1)
+    return next((f for f in (8, 4, 2) if min(size) // f >= min_side), 1)
 
 
 def decode_gray(path, min_side=None):

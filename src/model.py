@@ -13,6 +13,20 @@ from .errors import UserError
 log = logging.getLogger("harness")
 
 
+def create_backbone(name, pretrained=False, pretrained_path=None, **kwargs):
+    """A timm network; ImageNet weights from a local file (offline) or timm's hub (``pretrained``) or none."""
+    if pretrained_path:
+        kwargs.update(pretrained=True, pretrained_cfg_overlay=dict(file=str(pretrained_path)))
+    else:
+        kwargs.update(pretrained=bool(pretrained))
+    try:
+        return timm.create_model(name, **kwargs)
+    except RuntimeError as exc:
+        if "Unknown model" in str(exc):
+            raise UserError(f"timm has no model '{name}'") from None
+        raise
+
+
 class GeM(nn.Module):
     """Generalised mean pooling with a learned exponent: between mean (p=1) and max (p -> inf)."""
 
@@ -90,39 +104,37 @@ class MultiViewNet(nn.Module):
         if mask_mode not in ("none", "masked", "channel", "pool"):
             raise UserError(f"unknown model.mask_mode '{mask_mode}' (none | masked | channel | pool)")
         self.mask_mode = mask_mode
-        kwargs = dict(num_classes=0, global_pool="", in_chans=2 if mask_mode == "channel" else 1)
-        if pretrained_path:
-            kwargs.update(pretrained=True, pretrained_cfg_overlay=dict(file=str(pretrained_path)))
-        else:
-            kwargs.update(pretrained=bool(pretrained))
-        try:
-            self.backbone = timm.create_model(backbone, **kwargs)
-        except RuntimeError as exc:
-            if "Unknown model" in str(exc):
-                raise UserError(f"timm has no model '{backbone}'") from None
-            raise
+        self.backbone = create_backbone(backbone, pretrained, pretrained_path, num_classes=0, global_pool="",
+                                        in_chans=2 if mask_mode == "channel" else 1)
         dim = self.backbone.num_features
         vis = torch.tensor(visibility, dtype=torch.float32)
         vis[:, vis.sum(0) == 0] = 1.0          # a location no view claims is read from all views
         self.register_buffer("visibility", vis, persistent=False)
         self.primary_index = primary_index
-        self.pool = spatial_pool(pool, dim)  # GeM and attention pooling register themselves as submodules
+        # GeM and attention pooling register themselves as submodules; the mask pools in mask_mode "pool"
+        self.pool = None if mask_mode == "pool" else spatial_pool(pool, dim)
         self.view_embed = nn.Parameter(torch.randn(n_views, dim) * 0.02)
         self.norm = nn.LayerNorm(dim)
         if fusion not in ("attention", "mean"):
             raise UserError(f"unknown model.fusion '{fusion}' (attention | mean)")
         self.fusion = fusion
-        self.attn = nn.Sequential(nn.Linear(dim, max(dim // 4, 8)), nn.Tanh(), nn.Linear(max(dim // 4, 8), 1))
+        # only the modules the chosen heads use: DistributedDataParallel refuses parameters without gradients
+        if fusion == "attention":
+            self.attn = nn.Sequential(nn.Linear(dim, max(dim // 4, 8)), nn.Tanh(), nn.Linear(max(dim // 4, 8), 1))
         self.drop = nn.Dropout(dropout)
         self.head = head
-        if head == "flat":                      # one output per target from the fused views (multiclass)
-            self.flat_head = nn.Linear(dim, n_outputs)
-        self.primary_head = nn.Linear(dim, 1)
         if location_head not in ("view", "spatial"):
             raise UserError(f"unknown model.location_head '{location_head}' (view | spatial)")
-        self.spatial = SpatialLocationHead(dim, vis.shape[1]) if location_head == "spatial" else None
-        self.location_head = nn.Linear(dim, vis.shape[1])
-        nn.init.constant_(self.location_head.bias, -6.0)   # locations are rare: start near their prior
+        self.spatial = None
+        if head == "flat":                      # one output per target from the fused views (multiclass)
+            self.flat_head = nn.Linear(dim, n_outputs)
+        else:
+            self.primary_head = nn.Linear(dim, 1)
+            if location_head == "spatial":
+                self.spatial = SpatialLocationHead(dim, vis.shape[1])
+            else:
+                self.location_head = nn.Linear(dim, vis.shape[1])
+                nn.init.constant_(self.location_head.bias, -6.0)   # locations are rare: start near their prior
         if consistency not in ("softor", "none"):
             raise UserError(f"unknown model.consistency '{consistency}' (softor | none)")
         self.consistency = consistency
@@ -194,11 +206,3 @@ def build_model(args, pretrained=False, pretrained_path=None):
         return UNet(**args, pretrained=pretrained, pretrained_path=pretrained_path)
     return MultiViewNet(**args, pretrained=pretrained, pretrained_path=pretrained_path)
 
-
-def bce_loss(logits, targets, primary_index, location_weight=1.0):
-    """BCE on the primary target plus ``location_weight`` x the mean BCE over the location targets."""
-    per = F.binary_cross_entropy_with_logits(logits.float(), targets.float(), reduction="none").mean(0)
-    loc_mask = torch.ones_like(per, dtype=torch.bool)
-    loc_mask[primary_index] = False
-    loc = per[loc_mask].mean() if loc_mask.any() else per.new_zeros(())
-    return per[primary_index] + location_weight * loc

@@ -20,13 +20,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from . import config as C
+from .data import find_root, read_csv
 from .errors import UserError, run_cli
 from .io_utils import atomic_write_text
 from .submission import fingerprint, submission_files, unpinned_imports
+from .test_cmd import output_problems
 
 MARKER = "preflight.json"
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
@@ -66,27 +67,14 @@ def outside(paths, roots):
 
 
 def check_output(out_csv, data_dir, cfg):
-    """Problems of output.csv against test.csv: rows, order, columns, ranges."""
-    from .data import find_root
+    """Problems of output.csv against test.csv: rows, order, columns, ranges (test.py's own self-check rules)."""
     id_col = cfg["data"]["id_column"]
-    _, test_csv = find_root(data_dir, cfg["data"]["test_csv"])
     if not Path(out_csv).is_file():
         return ["test.py wrote no output.csv"]
     out = pd.read_csv(out_csv, dtype={id_col: str})
-    problems = []
-    expected = [id_col] + list(cfg["targets"]["columns"])
-    if list(out.columns) != expected:
-        problems.append(f"output columns {list(out.columns)[:6]}... differ from {expected[:6]}...")
-    if test_csv is not None:
-        ids = pd.read_csv(test_csv, dtype={id_col: str})[id_col].str.strip().tolist()
-        if len(out) != len(ids):
-            problems.append(f"output has {len(out)} rows, test.csv {len(ids)}")
-        elif out[id_col].astype(str).tolist() != ids:
-            problems.append("output rows are not in test.csv's order")
-    values = out[[c for c in expected[1:] if c in out.columns]].apply(pd.to_numeric, errors="coerce").to_numpy()
-    if np.isnan(values).any() or (values < 0).any() or (values > 1).any():
-        problems.append("output holds empty or out-of-range values")
-    return problems
+    _, test_csv = find_root(data_dir, cfg["data"]["test_csv"])
+    ids = read_csv(test_csv, id_col)[id_col].tolist() if test_csv else out[id_col].astype(str).tolist()
+    return [f"output: {p}" for p in output_problems(out, ids, cfg)]
 
 
 def main(argv=None):

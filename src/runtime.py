@@ -10,9 +10,6 @@ from .errors import UserError
 
 log = logging.getLogger("harness")
 
-# Nothing may reach the network at run time unless the user asks for timm's pretrained download.
-os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
-
 
 def setup_logging():
     if log.handlers:

@@ -1,7 +1,6 @@
 """Segmentation task: a U-Net with a timm encoder, Dice + BCE, Dice/IoU validation, mask prediction."""
 import numpy as np
 import pandas as pd
-import timm
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -20,10 +19,8 @@ class UNet(nn.Module):
 
     def __init__(self, backbone, decoder_width=32, pretrained=False, pretrained_path=None, **_):
         super().__init__()
-        kwargs = dict(features_only=True, in_chans=1, pretrained=bool(pretrained or pretrained_path))
-        if pretrained_path:
-            kwargs["pretrained_cfg_overlay"] = dict(file=str(pretrained_path))
-        self.encoder = timm.create_model(backbone, **kwargs)
+        from .model import create_backbone
+        self.encoder = create_backbone(backbone, pretrained, pretrained_path, features_only=True, in_chans=1)
         chs = self.encoder.feature_info.channels()
         self.blocks = nn.ModuleList()
         width = chs[-1]
@@ -34,8 +31,6 @@ class UNet(nn.Module):
         self.final = nn.Sequential(conv_block(width, decoder_width), nn.Conv2d(decoder_width, 1, 1))
 
     def forward(self, x):
-        if x.ndim == 5:                       # (B, 1 view, C, H, W) from the shared dataset
-            x = x[:, 0]
         size = x.shape[-2:]
         feats = self.encoder(x)
         y = feats[-1]

@@ -42,9 +42,17 @@ def read_labels(frame, cfg, csv_path):
 def loss(cfg, logits, y):
     if kind(cfg) == "multiclass":
         return F.cross_entropy(logits.float(), y.argmax(1))
-    from .model import bce_loss
     cols = C.target_columns(cfg)
     return bce_loss(logits, y, cols.index(C.primary(cfg)), float(cfg["train"].get("location_loss_weight", 1.0)))
+
+
+def bce_loss(logits, targets, primary_index, location_weight=1.0):
+    """BCE on the primary target plus ``location_weight`` x the mean BCE over the location targets."""
+    per = F.binary_cross_entropy_with_logits(logits.float(), targets.float(), reduction="none").mean(0)
+    loc_mask = torch.ones_like(per, dtype=torch.bool)
+    loc_mask[primary_index] = False
+    loc = per[loc_mask].mean() if loc_mask.any() else per.new_zeros(())
+    return per[primary_index] + location_weight * loc
 
 
 def probabilities(cfg, logits):
@@ -52,15 +60,23 @@ def probabilities(cfg, logits):
 
 
 def validation_scores(cfg, y, p):
-    """(headline score, {name: value}) for early stopping and the logs."""
+    """(headline score, {name: value} for the logs, {name: value} of further metrics.csv columns)."""
     cols = C.target_columns(cfg)
     aucs = column_aucs(y, p, cols)
     if kind(cfg) == "multiclass":
         mean = nanmean(aucs.values())
-        return mean, dict(val_mean_auc=mean, **{f"val_auc_{c}": a for c, a in aucs.items()})
+        return mean, dict(val_mean_auc=mean), {f"val_auc_{c}": a for c, a in aucs.items()}
     prim = C.primary(cfg)
     return aucs[prim], dict(val_auc_primary=aucs[prim],
-                            val_mean_location_auc=nanmean([aucs[c] for c in C.location_columns(cfg)]))
+                            val_mean_location_auc=nanmean([aucs[c] for c in C.location_columns(cfg)])), {}
+
+
+def logits_of_probabilities(cfg, probs):
+    """The inverse of ``probabilities`` (up to a constant per row for softmax), for losses on averaged output."""
+    p = torch.from_numpy(probs).double()
+    if kind(cfg) == "multiclass":
+        return torch.log(p.clamp_min(1e-7))
+    return torch.logit(p.clamp(1e-7, 1 - 1e-7))
 
 
 def stratify_labels(samples, cfg):

@@ -15,15 +15,14 @@ from . import config as C
 from . import targets as T
 from .check_data import load_checked
 from .cv import location_thresholds
-from .dataset import MultiViewDataset
+from .dataset import MultiViewDataset, make_loader
 from .errors import UserError
-from .images import decode_gray
+from .images import header_size
 from .io_utils import atomic_write_bytes, atomic_write_csv
 from .model import build_model
 from .predict import predict
 from .runtime import default_workers, pick_device, setup_logging
 from .segmentation import predict_masks
-from .train_loop import make_loader
 
 log = logging.getLogger("harness")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")      # inference never reaches a model hub
@@ -96,18 +95,27 @@ def output_frame(samples, cfg, probs, thresholds, location_probs):
     return out
 
 
+def output_problems(out, ids, cfg):
+    """What is wrong with an output table against the task and test.csv's ids (empty list: nothing)."""
+    cols = [cfg["data"]["id_column"]] + C.target_columns(cfg)
+    problems = []
+    if list(out.columns) != cols:
+        problems.append(f"columns {list(out.columns)[:4]}... differ from the task's {cols[:4]}...")
+    if len(out) != len(ids):
+        problems.append(f"rows differ from test.csv: {len(out)} rows, test.csv {len(ids)}")
+    elif cols[0] in out.columns and out[cols[0]].astype(str).tolist() != list(ids):
+        problems.append("rows differ from test.csv's order")
+    values = out[[c for c in cols[1:] if c in out.columns]].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+    if np.isnan(values).any() or (values < 0).any() or (values > 1).any():
+        problems.append("values outside [0, 1]")
+    return problems
+
+
 def self_check(path, ids, cfg):
     """Re-read the written file and confirm rows, order, columns and value ranges; one line."""
     back = pd.read_csv(path, dtype={cfg["data"]["id_column"]: str})
     cols = [cfg["data"]["id_column"]] + C.target_columns(cfg)
-    problems = []
-    if list(back.columns) != cols:
-        problems.append("columns differ from the task's")
-    if back[cols[0]].tolist() != list(ids):
-        problems.append("rows differ from test.csv")
-    values = back[cols[1:]].to_numpy(float)
-    if np.isnan(values).any() or (values < 0).any() or (values > 1).any():
-        problems.append("values outside [0, 1]")
+    problems = output_problems(back, ids, cfg)
     if problems:
         raise UserError(f"self-check of {path} failed: {'; '.join(problems)}")
     log.info("self-check: %s | %d rows in test.csv order | %d columns (%s ... %s) | values in [0, 1] | OK",
@@ -139,8 +147,8 @@ def write_masks(models, samples, indices, cfg, device, workers, batch_size, fold
     written = []
     for i, prob in zip(indices, probs):
         path = samples.paths[i][0]
-        img = decode_gray(path) if path is not None else None
-        h, w = img.shape if img is not None else prob.shape
+        size = header_size(path) if path is not None else None
+        h, w = (size[1], size[0]) if size else prob.shape
         mask = np.where(unpad(prob, h, w) > 0.5, 255, 0).astype(np.uint8)
         target = folder / f"{samples.ids[i]}.png"
         atomic_write_bytes(target, cv2.imencode(".png", mask)[1].tobytes())

@@ -7,7 +7,6 @@ import numpy as np
 import pandas as pd
 import torch
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 from . import checkpoint as ckpt
@@ -15,7 +14,7 @@ from . import config as C
 from . import distributed as D
 from . import targets as T
 from .config import save_config
-from .dataset import MultiViewDataset
+from .dataset import MultiViewDataset, make_loader
 from .errors import UserError
 from .io_utils import atomic_write_csv, remove_stale_temps
 from .model import build_model, model_args
@@ -30,19 +29,6 @@ log = logging.getLogger("harness")
 
 def fold_dir(weights_dir, k):
     return weights_dir / f"fold_{k}"
-
-
-def make_loader(ds, batch_size, shuffle, workers, device, seed=0, epoch=0):
-    """A DataLoader; under torchrun each rank gets its shard (DistributedSampler, seeded per epoch)."""
-    gen = torch.Generator()
-    gen.manual_seed(seed)
-    sampler = None
-    if D.world_size() > 1:
-        sampler = DistributedSampler(ds, shuffle=shuffle, seed=seed, drop_last=shuffle)
-        sampler.set_epoch(epoch)
-    drop = shuffle and len(ds) > batch_size * D.world_size()
-    return DataLoader(ds, batch_size=batch_size, shuffle=shuffle and sampler is None, sampler=sampler,
-                      num_workers=workers, pin_memory=device.type == "cuda", drop_last=drop, generator=gen)
 
 
 def warmup_cosine(total_steps, warmup_steps):

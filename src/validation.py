@@ -26,11 +26,8 @@ def classification(cfg, model, loader, device, samples, va, fold):
     y = samples.labels[va]
     probs, _, order = predict([model], loader, device, activation=lambda z: T.probabilities(cfg, z))
     (probs,) = gather(order, probs)                   # all validation samples, in order, on every rank
-    logits = torch.logit(torch.from_numpy(probs).double().clamp(1e-7, 1 - 1e-7))
-    if T.kind(cfg) == "multiclass":
-        logits = torch.log(torch.from_numpy(probs).double().clamp_min(1e-7))
-    val_loss = float(T.loss(cfg, logits, torch.from_numpy(y)))
-    headline, scores = T.validation_scores(cfg, y, probs)
+    val_loss = float(T.loss(cfg, T.logits_of_probabilities(cfg, probs), torch.from_numpy(y)))
+    headline, scores, more = T.validation_scores(cfg, y, probs)
     extras = dict(val_scores=dict(aucs=column_aucs(y, probs, cols), val_loss=val_loss, **scores))
     if T.kind(cfg) == "binary":
         locs = C.location_columns(cfg)
@@ -43,5 +40,6 @@ def classification(cfg, model, loader, device, samples, va, fold):
         oof[f"{c}_true"] = y[:, jj].astype(int)
     # headline score first; validation loss breaks ties (a saturated or undefined AUROC)
     score = [headline if headline == headline else -np.inf, -val_loss]
-    text = "  ".join(f"{k} {v:.4f}" for k, v in scores.items() if not k.startswith("val_auc_grade"))
-    return Validation(score, dict(val_loss=val_loss, **scores), oof, extras, f"val_loss {val_loss:.4f}  {text}")
+    text = "  ".join(f"{k} {v:.4f}" for k, v in scores.items())
+    return Validation(score, dict(val_loss=val_loss, **scores, **more), oof, extras,
+                      f"val_loss {val_loss:.4f}  {text}")

@@ -6,7 +6,8 @@ import torch
 from src import checkpoint as ckpt
 from src import config as C
 from src.errors import UserError
-from src.model import bce_loss, build_model, model_args
+from src.model import build_model, model_args
+from src.targets import bce_loss
 
 CFG = C.resolved(C.load_config(), {"model.backbone": "test_efficientnet", "model.dropout": 0.0})
 
