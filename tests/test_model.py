@@ -106,3 +106,22 @@ def test_pretrained_path_loads_local_rgb_weights_into_one_channel(tmp_path):
     assert torch.allclose(got[:, 0], src.state_dict()[stem].sum(1), atol=1e-5)
     with pytest.raises(UserError, match="not found"):
         build_model(model_args(CFG), pretrained_path=tmp_path / "nope.pth")
+
+
+@pytest.mark.parametrize("task,over", [
+    ("kium", {"model.fusion": "mean"}),
+    ("kium", {"model.location_head": "spatial", "model.pool": "attn"}),
+    ("cxr_masked", {"model.mask_mode": "pool"}),
+    ("cxr_masked", {"model.mask_mode": "channel", "model.fusion": "attention"}),
+])
+def test_every_parameter_gets_a_gradient(task, over):
+    """DistributedDataParallel refuses parameters that take no part in the loss: build only what is used."""
+    cfg = C.resolved(C.load_config(task), {"model.backbone": "test_efficientnet", **over})
+    net = build_model(model_args(cfg))
+    channels = 2 if cfg["model"].get("mask_mode") in ("channel", "pool") else 1
+    x = torch.randn(2, len(C.views(cfg)), channels, 64, 64)
+    if channels == 2:
+        x[:, :, 1] = (x[:, :, 1] > 0).float()
+    net(x).sum().backward()
+    unused = [n for n, p in net.named_parameters() if p.grad is None]
+    assert not unused, unused
