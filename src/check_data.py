@@ -174,6 +174,11 @@ def report(samples, cfg, problems, limit=10):
         (log.error if p.severity == "error" else log.warning)("%s", p.line(limit))
 
 
+def guess_split(data_dir, cfg):
+    """'train' when the folder holds the training CSV (labels), else 'test'."""
+    return "train" if find_root(data_dir, cfg["data"]["train_csv"])[1] is not None else "test"
+
+
 def load_checked(data_dir, cfg, split, decode=True):
     """Discover a folder, check it, print the summary; a UserError when the run cannot go on."""
     samples = discover(data_dir, cfg, split)
@@ -198,9 +203,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     setup_logging()
     cfg = C.load_config(args.config)
-    split = args.split
-    if split == "auto":
-        split = "train" if find_root(args.data_dir, cfg["data"]["train_csv"])[1] is not None else "test"
+    split = guess_split(args.data_dir, cfg) if args.split == "auto" else args.split
     samples = discover(args.data_dir, cfg, split)
     problems = check(samples, cfg, split, img_size=args.img_size)
     report(samples, cfg, problems, limit=50)

@@ -3,7 +3,10 @@
 `torchrun --nproc_per_node N train.py --fold K ...` trains fold K with DistributedDataParallel. Every rank
 runs the same code; only rank 0 writes files and logs at INFO; validation predictions of all ranks are
 gathered so that every rank computes the same scores on all validation samples (and stops at the same epoch).
+`--fold all --spread_folds` instead gives each process whole folds (fold k on rank k mod N), trained alone.
 """
+import contextlib
+import datetime
 import logging
 import os
 
@@ -14,27 +17,60 @@ import torch.distributed as dist
 log = logging.getLogger("harness")
 
 
+_solo = False
+
+
+@contextlib.contextmanager
+def solo():
+    """Inside, this process works alone (its own folds): world size 1, rank 0, it writes its own files."""
+    global _solo
+    before, _solo = _solo, True
+    try:
+        yield
+    finally:
+        _solo = before
+
+
 def world_size():
+    if _solo:
+        return 1
     return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
 
 
 def rank():
+    if _solo:
+        return 0
     return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+
+
+def global_rank():
+    """This process's rank under torchrun, also inside ``solo``."""
+    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+
+
+def launched_world_size():
+    """Processes torchrun started (1 without torchrun)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
 
 
 def is_main():
     return rank() == 0
 
 
-def setup(device):
-    """Join the process group when started by torchrun; returns the device this rank uses."""
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
+def setup(device, cpu_group=False):
+    """Join the process group when started by torchrun; returns the device this rank uses.
+
+    cpu_group: a gloo group even on GPUs (only barriers, no tensors: the spread-folds mode)."""
+    if launched_world_size() <= 1 or dist.is_initialized():
         return device
     local = int(os.environ.get("LOCAL_RANK", "0"))
     if device.type == "cuda":
         torch.cuda.set_device(local)
         device = torch.device("cuda", local)
-    dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    if cpu_group:       # its only barrier waits for the slowest rank's folds: hours, not the default 30 min
+        dist.init_process_group(backend="gloo", timeout=datetime.timedelta(hours=72))
+    else:
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
     log.info("distributed: %d processes (%s backend)", world_size(), dist.get_backend())
     return device
 

@@ -2,6 +2,7 @@
 import argparse
 import json
 import logging
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,13 +21,15 @@ def parser():
     p = argparse.ArgumentParser(
         description="Score output.csv against groundtruth.csv (rows matched by position, columns by name).",
         epilog="example:\n  python evaluate.py                       # output.csv and groundtruth.csv here\n"
-               "  python evaluate.py --pred runs/output.csv --gt data/groundtruth.csv --json scores.json",
+               "  python evaluate.py --pred runs/output.csv --gt data/groundtruth.csv --json scores.json\n"
+               "  python evaluate.py --plots plots       # also roc.png and calibration.png",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--pred", default="output.csv", help="predictions (default: output.csv in the current folder)")
     p.add_argument("--gt", default="groundtruth.csv", help="truth (default: groundtruth.csv in the current folder)")
     p.add_argument("--config", help="task YAML or task name naming the columns (default: configs/kium.yaml)")
     p.add_argument("--n_boot", type=int, default=1000, help="bootstrap resamples for the AUROC interval (0: none)")
     p.add_argument("--json", help="also write every number to this JSON file")
+    p.add_argument("--plots", metavar="DIR", help="also draw roc.png and calibration.png into this folder")
     return p
 
 
@@ -95,6 +98,11 @@ def main(argv=None):
         rep = binary_report(y, p, cols, prim, args)
     if args.json:
         atomic_write_text(args.json, json.dumps(rep, indent=2))
+    if args.plots:
+        from .plots import evaluation_plots  # matplotlib only when pictures are asked for
+
+        paths = evaluation_plots(y, p, cols, prim, Path(args.plots), T.kind(cfg), Path(args.pred).name)
+        print(f"plots: {', '.join(str(x) for x in paths)}")
     return 0
 
 

@@ -1,5 +1,6 @@
 """Atomic file writes: a kill at any moment leaves either the old file or the new one, never half of one."""
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -36,6 +37,18 @@ def atomic_torch_save(obj, path):
     import torch
 
     atomic_write(path, lambda fh: torch.save(obj, fh))
+
+
+def keep_previous(path):
+    """Before a file is rewritten: copy the existing one to NAME.bak (nothing already written is lost).
+
+    Returns the backup's path, or None when there was nothing to keep."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    backup = path.with_name(path.name + ".bak")
+    shutil.copy2(path, backup)
+    return backup
 
 
 def remove_stale_temps(folder):

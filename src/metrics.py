@@ -20,6 +20,15 @@ def nanmean(values):
     return float(np.mean(vals)) if vals else float("nan")
 
 
+MIN_POSITIVES = 3     # a location's AUROC enters the mean only with this many positives (fewer: noise)
+
+
+def mean_location_auc(y, aucs, location_columns, columns):
+    """Mean AUROC over the location columns with at least MIN_POSITIVES positives in ``y``."""
+    y = np.asarray(y, float)
+    return nanmean([aucs[c] for c in location_columns if y[:, columns.index(c)].sum() >= MIN_POSITIVES])
+
+
 def location_accuracy(y_loc, pred_loc):
     """The organizers' location score: 1 - mean |truth - output| over all location cells."""
     return float(1.0 - np.abs(np.asarray(y_loc, float) - np.asarray(pred_loc, float)).mean())
@@ -97,7 +106,7 @@ def score_report(y, p, columns, primary, location_output=None, n_boot=1000):
     lo, hi = bootstrap_auc_ci(y[:, pi], p[:, pi], n=n_boot) if n_boot else (float("nan"), float("nan"))
     return dict(
         n=int(y.shape[0]), primary=primary, aucs=aucs, primary_auc=aucs[primary], primary_auc_ci95=[lo, hi],
-        mean_location_auc=nanmean([aucs[columns[j]] for j in loc]),
+        mean_location_auc=mean_location_auc(y, aucs, [columns[j] for j in loc], columns),
         rsna_weighted_auc=rsna_weighted(aucs, primary),
         location_accuracy=location_accuracy(y[:, loc], out_loc),
         location_accuracy_all_zeros=location_accuracy(y[:, loc], np.zeros_like(out_loc)),
@@ -117,8 +126,8 @@ def format_report(rep, title):
              f"{f(rep['location_accuracy_all_zeros'])})",
              f"  {rep['primary']} AUROC 95% bootstrap CI: [{f(rep['primary_auc_ci95'][0])}, "
              f"{f(rep['primary_auc_ci95'][1])}]",
-             f"  mean location AUROC {f(rep['mean_location_auc'])}   RSNA-style weighted AUROC "
-             f"{f(rep['rsna_weighted_auc'])}",
+             f"  mean location AUROC {f(rep['mean_location_auc'])} (locations with >= {MIN_POSITIVES} positives)"
+             f"   RSNA-style weighted AUROC {f(rep['rsna_weighted_auc'])}",
              f"  {'column':<12} {'AUROC':>7} {'positives':>9} {'prevalence':>10}"]
     for c, a in rep["aucs"].items():
         lines.append(f"  {c:<12} {f(a):>7} {rep['positives'][c]:>9} {rep['prevalence'][c]:>10.3f}")

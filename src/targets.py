@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from . import config as C
 from .errors import UserError
-from .metrics import column_aucs, nanmean
+from .metrics import column_aucs, mean_location_auc, nanmean
 
 
 def kind(cfg):
@@ -68,7 +68,7 @@ def validation_scores(cfg, y, p):
         return mean, dict(val_mean_auc=mean), {f"val_auc_{c}": a for c, a in aucs.items()}
     prim = C.primary(cfg)
     return aucs[prim], dict(val_auc_primary=aucs[prim],
-                            val_mean_location_auc=nanmean([aucs[c] for c in C.location_columns(cfg)])), {}
+                            val_mean_location_auc=mean_location_auc(y, aucs, C.location_columns(cfg), cols)), {}
 
 
 def logits_of_probabilities(cfg, probs):

@@ -2,7 +2,6 @@
 import argparse
 import logging
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from .cv import location_thresholds
 from .dataset import MultiViewDataset, make_loader
 from .errors import UserError
 from .images import header_size
-from .io_utils import atomic_write_bytes, atomic_write_csv
+from .io_utils import atomic_write_bytes, atomic_write_csv, keep_previous
 from .model import build_model
 from .predict import predict
 from .runtime import default_workers, pick_device, setup_logging
@@ -203,8 +202,7 @@ def main(argv=None):
     thresholds = thresholds_for(weights_dir, ckpts, C.location_columns(cfg)) if T.kind(cfg) == "binary" else {}
     out = output_frame(samples, cfg, probs, thresholds, args.location_probs)
     out_path = Path(args.out).expanduser()
-    if out_path.is_file():
-        shutil.copy2(out_path, out_path.with_name(out_path.name + ".bak"))
+    if keep_previous(out_path):
         log.info("%s existed: the previous file is kept as %s.bak", out_path, out_path.name)
     atomic_write_csv(out, out_path)
     self_check(out_path, samples.frame[cfg["data"]["id_column"]].tolist(), cfg)

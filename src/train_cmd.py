@@ -1,5 +1,6 @@
 """`python train.py`: train one fold or all folds of a task."""
 import argparse
+import logging
 import sys
 
 from . import config as C
@@ -13,9 +14,12 @@ from .folds import load_or_make
 from .runtime import default_workers, pick_device, setup_logging
 from .train_loop import train_fold
 
+log = logging.getLogger("harness")
+
 EXAMPLES = """examples:
   python train.py --data_dir train_set --fold 0
   torchrun --nproc_per_node 4 train.py --data_dir train_set --fold 0    # one fold on 4 GPUs (DDP)
+  torchrun --nproc_per_node 5 train.py --data_dir train_set --fold all --spread_folds   # a fold per GPU
   python train.py --data_dir train_set --fold all --model efficientnet_b0 --img_size 512 \
       --pretrained_path effb0.safetensors            # local ImageNet weights, no internet needed
   python train.py --data_dir train_set --fold 2 --resume        # continue a stopped run
@@ -52,6 +56,9 @@ def parser():
     g = p.add_mutually_exclusive_group()
     g.add_argument("--pretrained", action="store_true", help="ImageNet weights through timm (needs internet)")
     g.add_argument("--pretrained_path", help="local ImageNet weight file (.safetensors/.pth), the offline way")
+    p.add_argument("--spread_folds", action="store_true",
+                   help="under torchrun with --fold all: each process trains whole folds on its own GPU (fold k on "
+                        "rank k mod N) instead of all processes sharing each fold")
     p.add_argument("--resume", action="store_true", help="continue unfinished folds from last.pt; skip finished")
     p.add_argument("--cache_dir", help="where preprocessed views are cached (default: cache/ of this project)")
     p.add_argument("--no_cache", action="store_true", help="decode every image in every epoch instead")
@@ -78,7 +85,12 @@ def main(argv=None):
         fold_list = [int(args.fold)]
     else:
         raise UserError(f"--fold must be 0..{n_folds - 1} or 'all', not '{args.fold}'")
-    device = D.setup(pick_device(args.device))
+    spread = args.spread_folds and D.launched_world_size() > 1
+    if args.spread_folds and args.fold != "all":
+        raise UserError("--spread_folds spreads the folds of --fold all over the processes; add --fold all")
+    if args.spread_folds and not spread:
+        log.warning("--spread_folds: not started by torchrun, so this one process trains every fold")
+    device = D.setup(pick_device(args.device), cpu_group=spread)
     samples = load_checked(args.data_dir, cfg, "train")
     weights_dir.mkdir(parents=True, exist_ok=True)
     strat = T.stratify_labels(samples, cfg)
@@ -93,6 +105,24 @@ def main(argv=None):
         if D.is_main():
             build_cache(samples, cfg, args.cache_dir, max(args.num_workers, 1))
         D.barrier()
+    if spread:                                       # whole folds per process; no gradients are shared
+        mine = fold_list[D.global_rank()::D.world_size()]
+        log.setLevel(logging.INFO)
+        log.info("spread folds: rank %d trains fold(s) %s on %s", D.global_rank(),
+                 ", ".join(map(str, mine)) or "none (more processes than folds)", device)
+        with D.solo():
+            code = train_folds(cfg, samples, folds, mine, weights_dir, device, args)
+        D.barrier()                                  # every rank's folds done: rank 0 writes the CV summary
+    else:
+        code = train_folds(cfg, samples, folds, fold_list, weights_dir, device, args)
+    if code == 0 and D.is_main() and summarize(weights_dir, cfg, n_folds) is None:
+        print(f"CV summary: written once all {n_folds} folds have finished (python train.py --fold all --resume)")
+    D.cleanup()
+    return code
+
+
+def train_folds(cfg, samples, folds, fold_list, weights_dir, device, args):
+    """Train the folds one after another; 130 when interrupted (finished epochs are kept)."""
     for k in fold_list:
         try:
             train_fold(cfg, samples, folds, k, weights_dir, device, args)
@@ -100,7 +130,4 @@ def main(argv=None):
             print(f"interrupted: fold {k}'s finished epochs are saved in {weights_dir / f'fold_{k}' / 'last.pt'}; "
                   "run the same command with --resume to continue", file=sys.stderr)
             return 130
-    if D.is_main() and summarize(weights_dir, cfg, n_folds) is None:
-        print(f"CV summary: written once all {n_folds} folds have finished (python train.py --fold all --resume)")
-    D.cleanup()
     return 0

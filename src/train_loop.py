@@ -18,6 +18,7 @@ from .dataset import MultiViewDataset, make_loader
 from .errors import UserError
 from .io_utils import atomic_write_csv, remove_stale_temps
 from .model import build_model, model_args
+from .plots import training_curve
 from .predict import logits_of
 from .runtime import add_log_file, seed_everything
 from .segmentation import dice_bce_loss
@@ -165,6 +166,8 @@ def _train(cfg, samples, folds, k, out, device, opts):
                        **{key: val for key, val in history[best_epoch - 1].items() if key.startswith("val_")})
         if main:
             atomic_write_csv(pd.DataFrame(history), out / "metrics.csv")
+            training_curve(history, out / "training_curve.png", f"fold {k}: {margs['backbone']}, "
+                           f"{cfg['preprocess']['img_size']} px (best epoch {best_epoch})", best_epoch)
             ckpt.save(dict(kind="last", model=model.state_dict(), optimizer=opt.state_dict(),
                            scheduler=sched.state_dict(), config=cfg, fold=k, epoch=epoch + 1, best=best,
                            best_epoch=best_epoch, bad_epochs=bad, history=history, finished=finished,

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 import torch
 from conftest import run
+from PIL import Image
 
 from src import config as C
 from src.data import discover
@@ -96,8 +97,19 @@ def test_lungseg_then_masked_classifier_then_organizer_flow(cxr, tmp_path):
     assert np.allclose(out[["grade_0", "grade_1", "grade_2", "grade_3"]].sum(1), 1, atol=1e-4)
     assert out["id"].tolist() == pd.read_csv(cxr / "test_set" / "test.csv")["id"].tolist()
     (work / "groundtruth.csv").write_bytes((cxr / "groundtruth.csv").read_bytes())
-    proc = run("evaluate.py", "--config", "configs/cxr_masked.yaml", cwd=work)
+    proc = run("evaluate.py", "--config", "configs/cxr_masked.yaml", "--plots", "plots", cwd=work)
     assert "mean one-vs-rest AUROC" in proc.stdout and "grade_3" in proc.stdout
+    for name in ("roc.png", "calibration.png"):
+        with Image.open(work / "plots" / name) as im:
+            assert im.format == "PNG" and min(im.size) > 300
+    with Image.open(seg / "fold_0" / "training_curve.png") as im:          # the segmenter's Dice curve
+        assert im.size == (1100, 420)
+    run("src.explain", "--data_dir", cxr / "train_set", "--index", 1, "--weights_dir", cls, "--out",
+        work / "cam.png", "--device", "cpu")
+    with Image.open(work / "cam.png") as im:                                # one view: a single panel
+        assert im.format == "PNG" and im.size == (360, 470)
+    bad = run("src.explain", "--data_dir", cxr / "test_set", "--index", 0, "--weights_dir", seg, check=False)
+    assert bad.returncode == 2 and "segmentation" in bad.stderr
 
 
 def test_masked_classifier_without_masks_or_segmenter_warns_and_completes(cxr, tmp_path):

@@ -75,3 +75,19 @@ def test_score_report_numbers():
     assert rep["location_accuracy"] == pytest.approx(1 - 2 / 8)
     assert rep["location_accuracy_all_zeros"] == pytest.approx(1 - 2 / 8)
     assert rep["positives"] == {"P": 2, "a": 1, "b": 1}
+
+
+def test_mean_location_auc_counts_locations_with_three_positives_or_more():
+    cols = ["P", "A", "B"]
+    y = np.zeros((20, 3))
+    y[:10, 0] = 1
+    y[:3, 1] = 1                       # A: 3 positives, perfectly ranked
+    y[:2, 2] = 1                       # B: 2 positives, ranked last: AUROC 0, left out of the mean
+    p = np.zeros((20, 3))
+    p[:, 0] = y[:, 0]
+    p[:, 1] = y[:, 1]
+    p[:, 2] = 1 - y[:, 2]
+    rep = score_report(y, p, cols, "P", n_boot=0)
+    assert rep["aucs"]["B"] == 0.0 and rep["mean_location_auc"] == 1.0
+    y[2, 1] = 0                        # A down to 2 positives: no location qualifies
+    assert np.isnan(score_report(y, p, cols, "P", n_boot=0)["mean_location_auc"])

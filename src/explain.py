@@ -1,0 +1,143 @@
+"""Where did the model look? `python -m src.explain --data_dir DIR --index I` writes a Grad-CAM grid.
+
+Grad-CAM (Selvaraju et al. 2017) on the backbone's last feature map of every view of one patient: the map
+is weighted by the gradient of the explained output (default: the primary target, e.g. Aneurysm), summed
+over channels, kept where positive, averaged over the trained folds and scaled by the largest value over
+all views, so a view without evidence stays dark next to one with it. The title holds the fold-averaged
+prediction (the probability and the locations over their test.py thresholds) and, for a training folder,
+the truth.
+"""
+import argparse
+import contextlib
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import config as C
+from . import targets as T
+from .check_data import guess_split, load_checked
+from .dataset import MultiViewDataset
+from .errors import UserError, run_cli
+from .io_utils import keep_previous
+from .plots import gradcam_grid
+from .predict import logits_of
+from .runtime import pick_device, setup_logging
+from .test_cmd import load_folds, load_models, thresholds_for
+
+log = logging.getLogger("harness")
+
+
+@contextlib.contextmanager
+def captured_features(model):
+    """Keep the backbone's feature map (with its gradient) while the model runs."""
+    store = {}
+    original = model.backbone.forward_features
+
+    def forward_features(x):
+        f = original(x)
+        f.retain_grad()
+        store["f"] = f
+        return f
+
+    model.backbone.forward_features = forward_features
+    try:
+        yield store
+    finally:
+        del model.backbone.forward_features             # back to the class's method
+
+
+def grad_cam(model, x, target, device):
+    """Grad-CAM maps (V, h, w) >= 0 of one sample x (V, C, H, W) for output column ``target``."""
+    model.eval()
+    model.zero_grad(set_to_none=True)
+    with torch.enable_grad(), captured_features(model) as store:
+        model(x[None].to(device)).float()[0, target].backward()
+    f, g = store["f"], store["f"].grad
+    if f.ndim != 4:
+        raise UserError("Grad-CAM needs a convolutional backbone (a spatial feature map per view)")
+    return torch.relu((g.mean((2, 3), keepdim=True) * f).sum(1)).detach().float().cpu()
+
+
+def label_text(cfg, probs, thresholds, truth):
+    cols = C.target_columns(cfg)
+    if T.kind(cfg) == "multiclass":
+        pred = f"predicted {cols[int(probs.argmax())]} ({probs.max():.2f})"
+        return pred + (f" | truth {cols[int(truth.argmax())]}" if truth is not None else "")
+    prim = C.primary(cfg)
+    found = [c for c in C.location_columns(cfg) if probs[cols.index(c)] >= thresholds[c]]
+    text = f"P({prim}) {probs[cols.index(prim)]:.2f} | predicted locations: {', '.join(found) or 'none'}"
+    if truth is not None:
+        true_locs = [c for c in C.location_columns(cfg) if truth[cols.index(c)] > 0.5]
+        text += f"\ntruth: {prim} {int(truth[cols.index(prim)])}, locations: {', '.join(true_locs) or 'none'}"
+    return text
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Grad-CAM overlays of one patient's views, as one PNG grid.",
+                                epilog="example:\n  python -m src.explain --data_dir test_set --index 0\n"
+                                       "  python -m src.explain --data_dir train_set --id 1017 --target L_MCA",
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data_dir", required=True, help="a test or training folder")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--index", type=int, help="row of the folder's CSV (0 = first patient)")
+    which.add_argument("--id", help="the patient's id")
+    p.add_argument("--weights_dir", help="folder with fold_K/best.pt (default: weights/ of this project)")
+    p.add_argument("--target", help="output column to explain (default: the primary target; multiclass: the "
+                                    "predicted class)")
+    p.add_argument("--out", help="PNG to write (default: gradcam_<id>.png here)")
+    p.add_argument("--device", default="auto")
+    args = p.parse_args(argv)
+    setup_logging()
+    weights_dir = C.project_path(args.weights_dir, C.DEFAULT_WEIGHTS)
+    ckpts, cfg = load_folds(weights_dir)
+    if T.kind(cfg) == "segmentation":
+        raise UserError("Grad-CAM explains classification outputs; a segmentation model's output is a map already")
+    samples = load_checked(args.data_dir, cfg, guess_split(args.data_dir, cfg))
+    if args.id is not None:
+        if args.id not in samples.ids:
+            raise UserError(f"id '{args.id}' is not in {args.data_dir} (first ids: {', '.join(samples.ids[:5])})")
+        index = samples.ids.index(args.id)
+    else:
+        index = args.index
+        if not 0 <= index < len(samples.ids):
+            raise UserError(f"--index must lie in 0..{len(samples.ids) - 1} ({len(samples.ids)} patients)")
+    cols, views = C.target_columns(cfg), C.views(cfg)
+    device = pick_device(args.device)
+    models = load_models(ckpts, device)
+    x, y, _ = MultiViewDataset(samples, [index], cfg, train=False)[0]
+    truth = y.numpy() if y.numel() else None
+
+    with torch.no_grad():
+        probs = np.mean([T.probabilities(cfg, logits_of(m, x[None], device)).cpu()[0].numpy() for m in models], 0)
+    if args.target is None:
+        target = int(probs.argmax()) if T.kind(cfg) == "multiclass" else cols.index(C.primary(cfg))
+    elif args.target in cols:
+        target = cols.index(args.target)
+    else:
+        raise UserError(f"--target must be one of {', '.join(cols)}")
+    cams = torch.stack([grad_cam(m, x, target, device) for m in models]).mean(0)       # (V, h, w)
+    size = x.shape[-1]
+    cams = F.interpolate(cams[:, None], size=(size, size), mode="bilinear", align_corners=False)[:, 0].numpy()
+    share = cams.sum((1, 2)) / max(float(cams.sum()), 1e-12)
+    cams = cams / max(float(cams.max()), 1e-12)
+    mean, std = float(cfg["preprocess"]["mean"]), float(cfg["preprocess"]["std"])
+    images = (x[:, 0].numpy() * std + mean).clip(0, 1)
+
+    thresholds = thresholds_for(weights_dir, ckpts, C.location_columns(cfg)) if T.kind(cfg) == "binary" else {}
+    sid = samples.ids[index]
+    out = Path(args.out or f"gradcam_{sid}.png").expanduser()
+    if keep_previous(out):
+        log.info("%s existed: the previous file is kept as %s.bak", out, out.name)
+    names = views if len(views) == len(images) else [f"view {v}" for v in range(len(images))]
+    gradcam_grid(images, cams, [f"{n}  ({s:.0%} of the evidence)" for n, s in zip(names, share)],
+                 f"{cfg['data']['id_column']} {sid}: Grad-CAM of {cols[target]} ({len(models)} folds)\n"
+                 + label_text(cfg, probs, thresholds, truth), out)
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)
