@@ -114,7 +114,8 @@ def main(argv=None):
                         str(k), "--weights_dir", str(weights), "--resume", *extra])
         if not (out / "folds.csv").is_file():
             shutil.copy(weights / "folds.csv", out / "folds.csv")
-        configs[name] = C.resolved(cfg, {"train.n_folds": n_folds})
+        # what was trained: the grid's values and the options after -- (model, size, epochs, ...)
+        configs[name] = C.load_config(weights / f"fold_{folds[0]}" / "config.yaml")
         rows.append(leaderboard_row(name, combo, cfg, weights, folds))
     table = pd.DataFrame(rows)
     headline = next(c for c in ("oof_primary_auc", "oof_mean_auc", "oof_dice") if c in table.columns)

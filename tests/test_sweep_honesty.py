@@ -25,6 +25,9 @@ def test_sweep_trains_every_combination_resumes_and_writes_the_best(demo, tmp_pa
     assert "leaderboard" in proc.stdout
     winner = yaml.safe_load(best.read_text())
     assert winner["model"]["pool"] == board.loc[0, "pool"] and winner["model"]["fusion"] == "mean"
+    # the options after -- are part of the winning recipe too
+    assert winner["model"]["backbone"] == "test_efficientnet" and winner["preprocess"]["img_size"] == 96
+    assert winner["train"]["epochs"] == 2 and winner["train"]["n_folds"] == 3
     folds = [pd.read_csv(out / r / "folds.csv") for r in board["run"]]
     assert folds[0].equals(folds[1]), "every combination uses the same split"
     again = run("src.sweep", *cmd)                                 # finished folds are skipped
