@@ -73,6 +73,8 @@ def check_columns(df, expected, path, what):
 def main(argv=None):
     args = parser().parse_args(argv)
     setup_logging()
+    if args.plots and Path(args.plots).exists() and not Path(args.plots).is_dir():
+        raise UserError(f"--plots {args.plots} is a file; give a folder for roc.png and calibration.png")
     cfg = C.load_config(args.config)
     id_col, cols, prim = cfg["data"]["id_column"], C.target_columns(cfg), C.primary(cfg)
     gt = read_table(args.gt, "ground-truth", id_col)

@@ -91,6 +91,8 @@ def main(argv=None):
     p.add_argument("--device", default="auto")
     args = p.parse_args(argv)
     setup_logging()
+    if args.out and Path(args.out).expanduser().is_dir():
+        raise UserError(f"--out {args.out} is a folder; give a file name such as {Path(args.out) / 'gradcam.png'}")
     weights_dir = C.project_path(args.weights_dir, C.DEFAULT_WEIGHTS)
     ckpts, cfg = load_folds(weights_dir)
     if T.kind(cfg) == "segmentation":

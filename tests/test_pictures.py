@@ -39,6 +39,8 @@ def test_evaluate_plots_roc_and_calibration(trained, demo, tmp_path):
     run("test.py", "--data_dir", demo / "test_set", "--weights_dir", weights, "--out", labels, "--num_workers", 0)
     run("evaluate.py", "--pred", labels, "--gt", demo / "groundtruth.csv", "--plots", tmp_path / "p01", "--n_boot", 0)
     assert np.abs(picture(tmp_path / "p01" / "roc.png", (1300, 620)) - roc).mean() > 0.5
+    bad = run("evaluate.py", "--pred", labels, "--gt", demo / "groundtruth.csv", "--plots", labels, check=False)
+    assert bad.returncode == 2 and "is a file" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_explain_writes_a_gradcam_grid(trained, demo, tmp_path):
@@ -56,3 +58,6 @@ def test_explain_writes_a_gradcam_grid(trained, demo, tmp_path):
     bad = run("src.explain", "--data_dir", demo / "test_set", "--index", 0, "--weights_dir", weights, "--target",
               "Nope", check=False)
     assert bad.returncode == 2 and "--target must be one of" in bad.stderr
+    bad = run("src.explain", "--data_dir", demo / "test_set", "--index", 0, "--weights_dir", weights, "--out",
+              tmp_path, check=False)
+    assert bad.returncode == 2 and "is a folder" in bad.stderr
