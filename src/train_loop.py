@@ -166,8 +166,11 @@ def _train(cfg, samples, folds, k, out, device, opts):
                        **{key: val for key, val in history[best_epoch - 1].items() if key.startswith("val_")})
         if main:
             atomic_write_csv(pd.DataFrame(history), out / "metrics.csv")
-            training_curve(history, out / "training_curve.png", f"fold {k}: {margs['backbone']}, "
-                           f"{cfg['preprocess']['img_size']} px (best epoch {best_epoch})", best_epoch)
+            try:                               # a picture never stops a training run
+                training_curve(history, out / "training_curve.png", f"fold {k}: {margs['backbone']}, "
+                               f"{cfg['preprocess']['img_size']} px (best epoch {best_epoch})", best_epoch)
+            except Exception as exc:  # noqa: BLE001
+                log.warning("fold %d: training_curve.png not drawn (%s)", k, exc)
             ckpt.save(dict(kind="last", model=model.state_dict(), optimizer=opt.state_dict(),
                            scheduler=sched.state_dict(), config=cfg, fold=k, epoch=epoch + 1, best=best,
                            best_epoch=best_epoch, bad_epochs=bad, history=history, finished=finished,
