@@ -28,7 +28,8 @@ def summarize(weights_dir, cfg, n_folds):
     """Write and print cv_summary.json once every fold has finished; returns it (None before that)."""
     if len(finished_folds(weights_dir, n_folds)) < n_folds:
         return None
-    summary = summarize_oof(read_oof(weights_dir, range(n_folds)), cfg)
+    summary, text = summarize_oof(read_oof(weights_dir, range(n_folds)), cfg)
+    log.info("%s", text)
     atomic_write_text(weights_dir / SUMMARY, json.dumps(summary, indent=2))
     log.info("wrote %s", weights_dir / SUMMARY)
     return summary
@@ -40,7 +41,7 @@ def read_oof(weights_dir, folds):
 
 
 def summarize_oof(oof, cfg):
-    """The CV summary of an out-of-fold table (any subset of folds), by task kind."""
+    """(CV summary, its printable text) of an out-of-fold table (any subset of folds), by task kind."""
     kind = {"binary": binary_summary, "multiclass": multiclass_summary, "segmentation": segmentation_summary}
     return kind[T.kind(cfg)](oof, cfg, oof["fold"].nunique())
 
@@ -49,9 +50,9 @@ def segmentation_summary(oof, cfg, n_folds):
     per_fold = oof.groupby("fold")[["dice", "iou"]].mean()
     summary = dict(n_folds=n_folds, oof_dice=float(oof["dice"].mean()), oof_iou=float(oof["iou"].mean()),
                    per_fold_dice=per_fold["dice"].tolist(), per_fold_iou=per_fold["iou"].tolist())
-    log.info("cross-validation summary (%d folds, out-of-fold masks): Dice %.4f  IoU %.4f  per-fold Dice %s",
-             n_folds, summary["oof_dice"], summary["oof_iou"], " ".join(f"{d:.4f}" for d in per_fold["dice"]))
-    return summary
+    text = (f"cross-validation summary ({n_folds} folds, out-of-fold masks): Dice {summary['oof_dice']:.4f}  "
+            f"IoU {summary['oof_iou']:.4f}  per-fold Dice {' '.join(f'{d:.4f}' for d in per_fold['dice'])}")
+    return summary, text
 
 
 def multiclass_summary(oof, cfg, n_folds):
@@ -64,10 +65,11 @@ def multiclass_summary(oof, cfg, n_folds):
     summary = dict(n_folds=n_folds, oof_aucs=aucs, oof_mean_auc=nanmean(aucs.values()),
                    oof_accuracy=float((p.argmax(1) == y.argmax(1)).mean()), per_fold_mean_auc=per_fold,
                    prevalence={c: float(y[:, j].mean()) for j, c in enumerate(cols)})
-    log.info("cross-validation summary (%d folds, out-of-fold): mean one-vs-rest AUROC %.4f  accuracy %.4f\n  %s"
-             "\n  per-fold mean AUROC: %s", n_folds, summary["oof_mean_auc"], summary["oof_accuracy"],
-             "  ".join(f"{c} {a:.4f}" for c, a in aucs.items()), " ".join(f"{a:.4f}" for a in per_fold))
-    return summary
+    text = (f"cross-validation summary ({n_folds} folds, out-of-fold): mean one-vs-rest AUROC "
+            f"{summary['oof_mean_auc']:.4f}  accuracy {summary['oof_accuracy']:.4f}\n  "
+            + "  ".join(f"{c} {a:.4f}" for c, a in aucs.items())
+            + f"\n  per-fold mean AUROC: {' '.join(f'{a:.4f}' for a in per_fold)}")
+    return summary, text
 
 
 def binary_summary(oof, cfg, n_folds):
@@ -92,11 +94,10 @@ def binary_summary(oof, cfg, n_folds):
                    location_accuracy_note="cross-fitted: each fold thresholded with thresholds from the other folds",
                    threshold_rule="per location, the cut on out-of-fold probabilities that maximises that column's "
                                   "accuracy (ties: fewer positives); above 1 = never predicted")
-    log.info("%s\n  per-fold %s AUROC: %s (mean %.4f, sd %.4f)",
-             format_report(rep, f"cross-validation summary ({n_folds} folds, out-of-fold predictions)"), prim,
-             " ".join(f"{a:.4f}" for a in per_fold), summary["primary_auc_fold_mean"],
-             summary["primary_auc_fold_std"])
-    return summary
+    text = (format_report(rep, f"cross-validation summary ({n_folds} folds, out-of-fold predictions)")
+            + f"\n  per-fold {prim} AUROC: {' '.join(f'{a:.4f}' for a in per_fold)} "
+            f"(mean {summary['primary_auc_fold_mean']:.4f}, sd {summary['primary_auc_fold_std']:.4f})")
+    return summary, text
 
 
 def location_thresholds(weights_dir):

@@ -8,7 +8,6 @@ configuration as a YAML that train.py --config accepts.
 """
 import argparse
 import itertools
-import logging
 import shutil
 from pathlib import Path
 
@@ -48,13 +47,7 @@ def run_name(combo):
 
 def leaderboard_row(name, combo, cfg, weights, folds):
     oof = read_oof(weights, folds)
-    log = logging.getLogger("harness")
-    level = log.level
-    log.setLevel(logging.WARNING)           # train.py has printed this summary already
-    try:
-        s = summarize_oof(oof, cfg)
-    finally:
-        log.setLevel(level)
+    s, _ = summarize_oof(oof, cfg)               # train.py has printed this summary already
     row = dict(run=name, **{k.split(".")[-1]: v for k, v in combo.items()}, folds=len(folds))
     if T.kind(cfg) == "binary":
         rep = s["oof"]
