@@ -97,7 +97,8 @@ def main(argv=None):
     ckpts, cfg = load_folds(weights_dir)
     if T.kind(cfg) == "segmentation":
         raise UserError("Grad-CAM explains classification outputs; a segmentation model's output is a map already")
-    samples = load_checked(args.data_dir, cfg, guess_split(args.data_dir, cfg))
+    # file-level checks only: decoding the whole folder to explain one patient is wasted work
+    samples = load_checked(args.data_dir, cfg, guess_split(args.data_dir, cfg), decode=False)
     if args.id is not None:
         if args.id not in samples.ids:
             raise UserError(f"id '{args.id}' is not in {args.data_dir} (first ids: {', '.join(samples.ids[:5])})")

@@ -26,6 +26,11 @@ def save(fig, path):
     return path
 
 
+def zero_one(values):
+    """A column of 0/1 labels rather than probabilities."""
+    return bool(np.isin(values, [0, 1]).all())
+
+
 def plottable(y, columns):
     """Columns with both classes and at least MIN_POSITIVES positives (a curve from fewer is noise)."""
     return [c for j, c in enumerate(columns) if MIN_POSITIVES <= y[:, j].sum() < len(y)]
@@ -38,9 +43,9 @@ def roc_figure(y, p, columns, groups, path, subtitle=""):
         colors = plt.colormaps["tab20"](np.linspace(0, 1, max(len(cols), 2)))
         for c, color in zip(cols, colors):
             j = columns.index(c)
-            binary = np.isin(p[:, j], [0, 1]).all()
+            note = ", 0/1 output" if zero_one(p[:, j]) else ""
             RocCurveDisplay.from_predictions(
-                y[:, j], p[:, j], name=f"{c} (n+={int(y[:, j].sum())}{', 0/1 output' if binary else ''})", ax=ax,
+                y[:, j], p[:, j], name=f"{c} (n+={int(y[:, j].sum())}{note})", ax=ax,
                 curve_kwargs=dict(color=color, lw=2 if len(cols) == 1 else 1.2),
                 plot_chance_level=c == cols[0])
         ax.set_title(title)
@@ -83,14 +88,14 @@ def evaluation_plots(y, p, columns, primary, folder, kind, source):
         return [roc_figure(y, p, columns, [("one-vs-rest ROC per class", cols)], folder / "roc.png", subtitle),
                 calibration_figure(y, p, columns, cols, folder / "calibration.png", subtitle)]
     locs = [c for c in plottable(y, columns) if c != primary]
-    labels_only = bool(locs) and all(np.isin(p[:, columns.index(c)], [0, 1]).all() for c in locs)
+    labels_only = bool(locs) and all(zero_one(p[:, columns.index(c)]) for c in locs)
     title = f"locations with >= {MIN_POSITIVES} positives" + (
         "\n(0/1 labels: one point each; test.py --location_probs for curves)" if labels_only else "")
     groups = [(primary, [primary])] + ([(title, locs)] if locs else [])
     paths = [roc_figure(y, p, columns, groups, folder / "roc.png", subtitle)]
     # the primary target and the five locations with the most positives, where the output is a probability
     by_positives = sorted(locs, key=lambda c: -y[:, columns.index(c)].sum())
-    probabilistic = [c for c in [primary] + by_positives if not np.isin(p[:, columns.index(c)], [0, 1]).all()]
+    probabilistic = [c for c in [primary] + by_positives if not zero_one(p[:, columns.index(c)])]
     paths.append(calibration_figure(y, p, columns, probabilistic[:6], folder / "calibration.png", subtitle))
     return paths
 
