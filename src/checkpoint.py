@@ -26,11 +26,13 @@ def save(obj, path):
     atomic_torch_save({"format": FORMAT, **obj}, path)
 
 
-def load(path):
-    """A checkpoint dict, loaded with weights_only=True; anything else is a one-line UserError."""
+def load(path, mmap=False):
+    """A checkpoint dict, loaded with weights_only=True; anything else is a one-line UserError.
+
+    mmap: tensors are mapped, not read (for a look at the small fields of a large last.pt)."""
     path = Path(path)
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as exc:
         if "Unsupported global" in str(exc):       # a class or function to import: code, not weights
             raise UserError(f"{path} was refused: it carries pickled objects beyond weights (unsafe to load); "

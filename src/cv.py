@@ -18,8 +18,9 @@ SUMMARY = "cv_summary.json"
 def finished_folds(weights_dir, n_folds):
     done = []
     for k in range(n_folds):
-        last = weights_dir / f"fold_{k}" / "last.pt"
-        if last.is_file() and (weights_dir / f"fold_{k}" / "oof.csv").is_file() and ckpt.load(last).get("finished"):
+        last, oof = weights_dir / f"fold_{k}" / "last.pt", weights_dir / f"fold_{k}" / "oof.csv"
+        # mapped: the flag is read without reading the weights and optimizer state
+        if last.is_file() and oof.is_file() and ckpt.load(last, mmap=True).get("finished"):
             done.append(k)
     return done
 
