@@ -220,6 +220,21 @@ def generate_cxr(cfg, out, n_train, n_test, seed=0, size_range=(256, 320)):
 
 
 TASK_CONFIGS = {"kium": "kium.yaml", "cxr": "cxr_masked.yaml"}
+DEFAULT_SIZES = {"kium": (720, 1255), "cxr": (256, 320)}
+
+
+def generate_task(task, cfg, out, n_train, n_test, seed=0, size_range=None, lesion_scale=1.0, workers=None):
+    """The generator of ``task`` ('kium' | 'cxr') with its default image sizes; returns the label tables."""
+    size_range = tuple(size_range or DEFAULT_SIZES[task])
+    if task == "cxr":
+        return generate_cxr(cfg, out, n_train, n_test, seed, size_range)
+    return generate(cfg, out, n_train, n_test, seed, size_range, lesion_scale, workers)
+
+
+def task_of(cfg):
+    """The generator name ('kium' | 'cxr') whose config has the task of ``cfg``, or None."""
+    return next((t for t, f in TASK_CONFIGS.items()
+                 if C.load_config(C.PROJECT_ROOT / "configs" / f)["task"] == cfg["task"]), None)
 
 
 def main(argv=None):
@@ -243,13 +258,12 @@ def main(argv=None):
         raise UserError(f"{out} already holds a data set; choose another --out (nothing is overwritten)")
     if args.n_train < 1 or args.n_test < 1:
         raise UserError("--n_train and --n_test must be at least 1")
+    tables = generate_task(args.task, cfg, out, args.n_train, args.n_test, args.seed, args.size_range,
+                           args.lesion_scale, args.workers)
     if args.task == "cxr":
-        generate_cxr(cfg, out, args.n_train, args.n_test, args.seed, tuple(args.size_range or (256, 320)))
         print(f"wrote {out}: {args.n_train} train (images, masks, train.csv) / {args.n_test} test (images, "
               "test.csv; no masks) samples and groundtruth.csv")
         return 0
-    tables = generate(cfg, out, args.n_train, args.n_test, args.seed, tuple(args.size_range or (720, 1255)),
-                      args.lesion_scale, args.workers)
     prim = C.primary(cfg)
     print(f"wrote {out}: {len(tables['train'])} train / {len(tables['test'])} test samples, "
           f"{prim} rate {tables['train'][prim].mean():.2f} (train)")

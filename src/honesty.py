@@ -12,7 +12,7 @@ import pandas as pd
 
 from . import config as C
 from . import targets as T
-from .demo_data import TASK_CONFIGS, generate, generate_cxr
+from .demo_data import generate_task, task_of
 from .errors import UserError, run_cli
 from .io_utils import atomic_write_text
 from .metrics import column_aucs, nanmean, score_report
@@ -43,17 +43,13 @@ def main(argv=None):
     cv = json.loads(summary_path.read_text())
     cfg = next(iter(sorted(weights.glob("fold_*/config.yaml"))), None)
     cfg = C.load_config(cfg) if cfg else C.load_config()
-    task = next((t for t, f in TASK_CONFIGS.items() if C.load_config(C.PROJECT_ROOT / "configs" / f)["task"]
-                 == cfg["task"]), None)
+    task = task_of(cfg)
     if task is None:
         raise UserError(f"no synthetic generator for task '{cfg['task']}'")
     out = Path(args.out)
     data = out / f"heldout_seed{args.seed}"
     if not (data / "groundtruth.csv").is_file():
-        if task == "cxr":
-            generate_cxr(cfg, data, 1, args.n_test, args.seed, tuple(args.size_range or (256, 320)))
-        else:
-            generate(cfg, data, 1, args.n_test, args.seed, tuple(args.size_range or (720, 1255)), args.lesion_scale)
+        generate_task(task, cfg, data, 1, args.n_test, args.seed, args.size_range, args.lesion_scale)
     pred = out / "heldout_output.csv"
     test_args = ["--data_dir", str(data / "test_set"), "--weights_dir", str(weights), "--out", str(pred),
                  "--device", args.device, "--location_probs"]
