@@ -74,6 +74,26 @@ def set_dotted(cfg, dotted, value):
     node[leaf] = value
 
 
+def parse_settings(items, cfg):
+    """['augment.mirror_p=0.5', ...] -> {'augment.mirror_p': 0.5}; values are read as YAML (numbers, lists).
+    A key the config does not have is refused (a typo would otherwise change nothing, silently)."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or "." not in key:
+            raise UserError(f"--set takes section.key=value, e.g. augment.mirror_p=0.5 (got '{item}')")
+        node = cfg
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise UserError(f"--set {item}: the config has no key '{key}'")
+            node = node[part]
+        try:
+            out[key] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise UserError(f"--set {item}: the value is not valid YAML") from None
+    return out
+
+
 def resolved(cfg, overrides):
     """A deep copy of cfg with ``{'section.key': value}`` overrides applied."""
     out = copy.deepcopy(cfg)

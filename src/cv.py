@@ -9,10 +9,33 @@ from . import checkpoint as ckpt
 from . import config as C
 from . import targets as T
 from .io_utils import atomic_write_text
-from .metrics import apply_thresholds, auc, best_thresholds, column_aucs, format_report, nanmean, score_report
+from .metrics import (
+    apply_thresholds,
+    auc,
+    auc_chance_upper,
+    best_thresholds,
+    column_aucs,
+    format_report,
+    nanmean,
+    rank_within,
+    score_report,
+)
 
 log = logging.getLogger("harness")
 SUMMARY = "cv_summary.json"
+# which out-of-fold number estimates the score of the fold ensemble that test.py runs (measured: docs/RECIPE.md)
+ESTIMATOR = "pooled_oof"
+ESTIMATORS = {"pooled_oof": "pooled out-of-fold AUROC", "fold_mean": "mean of the per-fold AUROCs",
+              "rank_pooled": "AUROC of the out-of-fold predictions ranked within each fold, then pooled"}
+NOT_LEARNED_ADVICE = ("try more --epochs, a larger --img_size, local ImageNet weights (--pretrained_path), or "
+                      "train that fold again with another --seed")
+
+
+def not_learned_lines(rows):
+    """A warning for each (fold, best score, chance upper edge) whose score stayed within the chance band."""
+    return [f"fold {k} never learned: its best validation AUROC {score:.4f} does not clear the chance band "
+            f"(> {chance:.4f} needed on its validation labels), so it adds noise to the ensemble; {NOT_LEARNED_ADVICE}"
+            for k, score, chance in rows if score is not None and chance == chance and score <= chance]
 
 
 def finished_folds(weights_dir, n_folds):
@@ -62,14 +85,20 @@ def multiclass_summary(oof, cfg, n_folds):
     p = oof[cols].to_numpy(float)
     aucs = column_aucs(y, p, cols)
     fold = oof["fold"].to_numpy()
-    per_fold = [nanmean(column_aucs(y[fold == k], p[fold == k], cols).values()) for k in np.unique(fold)]
+    ks = np.unique(fold)
+    per_fold = [nanmean(column_aucs(y[fold == k], p[fold == k], cols).values()) for k in ks]
+    chance = [T.chance_upper(cfg, y[fold == k]) for k in ks]
+    warnings = not_learned_lines(zip(ks.tolist(), per_fold, chance))
     summary = dict(n_folds=n_folds, oof_aucs=aucs, oof_mean_auc=nanmean(aucs.values()),
                    oof_accuracy=float((p.argmax(1) == y.argmax(1)).mean()), per_fold_mean_auc=per_fold,
+                   per_fold_chance_upper=chance, folds_not_learned=[int(k) for k, a, c in zip(ks, per_fold, chance)
+                                                                    if a <= c],
                    prevalence={c: float(y[:, j].mean()) for j, c in enumerate(cols)})
     text = (f"cross-validation summary ({n_folds} folds, out-of-fold): mean one-vs-rest AUROC "
             f"{summary['oof_mean_auc']:.4f}  accuracy {summary['oof_accuracy']:.4f}\n  "
             + "  ".join(f"{c} {a:.4f}" for c, a in aucs.items())
-            + f"\n  per-fold mean AUROC: {' '.join(f'{a:.4f}' for a in per_fold)}")
+            + f"\n  per-fold mean AUROC: {' '.join(f'{a:.4f}' for a in per_fold)}"
+            + "".join(f"\n  WARNING: {w}" for w in warnings))
     return summary, text
 
 
@@ -87,17 +116,29 @@ def binary_summary(oof, cfg, n_folds):
         th = best_thresholds(y[rest][:, loc_j], p[rest][:, loc_j], locs)
         crossfit[this] = apply_thresholds(p[this][:, loc_j], th, locs)
     rep = score_report(y, p, cols, prim, location_output=crossfit)
-    per_fold = [auc(y[fold == k, cols.index(prim)], p[fold == k, cols.index(prim)]) for k in np.unique(fold)]
+    pi, ks = cols.index(prim), np.unique(fold)
+    per_fold = [auc(y[fold == k, pi], p[fold == k, pi]) for k in ks]
+    chance = [auc_chance_upper(y[fold == k, pi]) for k in ks]
+    warnings = not_learned_lines(zip(ks.tolist(), per_fold, chance))
+    estimates = dict(pooled_oof=rep["primary_auc"], fold_mean=float(np.nanmean(per_fold)),
+                     rank_pooled=auc(y[:, pi], rank_within(p[:, pi], fold)))
     thresholds = best_thresholds(y[:, loc_j], p[:, loc_j], locs)
     summary = dict(n_folds=n_folds, oof=rep, per_fold_primary_auc=per_fold,
                    primary_auc_fold_mean=float(np.nanmean(per_fold)), primary_auc_fold_std=float(np.nanstd(per_fold)),
+                   per_fold_chance_upper=chance,
+                   folds_not_learned=[int(k) for k, a, c in zip(ks, per_fold, chance) if a <= c],
+                   ensemble_estimate=estimates[ESTIMATOR], ensemble_estimator=ESTIMATOR, estimates=estimates,
                    location_thresholds=thresholds,
                    location_accuracy_note="cross-fitted: each fold thresholded with thresholds from the other folds",
                    threshold_rule="per location, the cut on out-of-fold probabilities that maximises that column's "
                                   "accuracy (ties: fewer positives); above 1 = never predicted")
     text = (format_report(rep, f"cross-validation summary ({n_folds} folds, out-of-fold predictions)")
             + f"\n  per-fold {prim} AUROC: {' '.join(f'{a:.4f}' for a in per_fold)} "
-            f"(mean {summary['primary_auc_fold_mean']:.4f}, sd {summary['primary_auc_fold_std']:.4f})")
+            f"(mean {summary['primary_auc_fold_mean']:.4f}, sd {summary['primary_auc_fold_std']:.4f})"
+            + f"\n  estimate for the {n_folds}-fold ensemble that test.py runs: {prim} AUROC "
+            f"{estimates[ESTIMATOR]:.4f} ({ESTIMATORS[ESTIMATOR]}); location accuracy all-zeros baseline "
+            f"{rep['location_accuracy_all_zeros']:.4f}"
+            + "".join(f"\n  WARNING: {w}" for w in warnings))
     return summary, text
 
 

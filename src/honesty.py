@@ -20,6 +20,51 @@ from .runtime import setup_logging
 from .test_cmd import main as test_main
 
 
+def heldout_table(weights, out, n_test, seed, size_range=None, lesion_scale=1.0, device="auto", num_workers=None):
+    """(table of CV estimates beside the held-out scores, one extra line) for a finished run in ``weights``.
+
+    The held-out set (``out``/heldout_seed{seed}) is generated once and reused by later calls."""
+    weights, out = Path(weights), Path(out)
+    summary_path = weights / "cv_summary.json"
+    if not summary_path.is_file():
+        raise UserError(f"{summary_path} not found: finish every fold first (train.py --fold all --resume)")
+    cv = json.loads(summary_path.read_text())
+    cfg = next(iter(sorted(weights.glob("fold_*/config.yaml"))), None)
+    cfg = C.load_config(cfg) if cfg else C.load_config()
+    task = task_of(cfg)
+    if task is None:
+        raise UserError(f"no synthetic generator for task '{cfg['task']}'")
+    data = out / f"heldout_seed{seed}"
+    if not (data / "groundtruth.csv").is_file():
+        generate_task(task, cfg, data, 1, n_test, seed, size_range, lesion_scale)
+    pred = out / f"heldout_output_{weights.name}.csv"
+    test_args = ["--data_dir", str(data / "test_set"), "--weights_dir", str(weights), "--out", str(pred),
+                 "--device", device, "--location_probs"]
+    if num_workers is not None:
+        test_args += ["--num_workers", str(num_workers)]
+    test_main(test_args)
+    cols = C.target_columns(cfg)
+    y = pd.read_csv(data / "groundtruth.csv")[cols].to_numpy(float)
+    p_ = pd.read_csv(pred)[cols].to_numpy(float)
+    if T.kind(cfg) == "binary":
+        held = score_report(y, p_, cols, C.primary(cfg), n_boot=1000)
+        rows = [("primary AUROC", cv["oof"]["primary_auc"], held["primary_auc"])]
+        # each estimate of the fold ensemble's score beside what the ensemble scored
+        rows += [(f"  estimate: {name}", value, held["primary_auc"])
+                 for name, value in cv.get("estimates", {}).items()]
+        rows += [("mean location AUROC", cv["oof"]["mean_location_auc"], held["mean_location_auc"])]
+        rows += [(f"  {c} AUROC", cv["oof"]["aucs"][c], held["aucs"][c]) for c in cols]
+        extra = f"held-out primary AUROC 95% CI: [{held['primary_auc_ci95'][0]:.4f}, {held['primary_auc_ci95'][1]:.4f}]"
+    else:
+        aucs = column_aucs(y, p_, cols)
+        rows = [("mean AUROC", cv["oof_mean_auc"], nanmean(aucs.values()))]
+        rows += [(f"  {c} AUROC", cv["oof_aucs"][c], aucs[c]) for c in cols]
+        extra = ""
+    table = pd.DataFrame(rows, columns=["score", "oof_cv", "held_out"])
+    table["difference"] = table["held_out"] - table["oof_cv"]
+    return table, extra
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description="Out-of-fold CV scores beside the scores on a fresh held-out set.",
                                 epilog="example:\n  python -m src.honesty --weights_dir weights --n_test 300 "
@@ -36,43 +81,9 @@ def main(argv=None):
     p.add_argument("--num_workers", type=int)
     args = p.parse_args(argv)
     setup_logging()
-    weights = Path(args.weights_dir)
-    summary_path = weights / "cv_summary.json"
-    if not summary_path.is_file():
-        raise UserError(f"{summary_path} not found: finish every fold first (train.py --fold all --resume)")
-    cv = json.loads(summary_path.read_text())
-    cfg = next(iter(sorted(weights.glob("fold_*/config.yaml"))), None)
-    cfg = C.load_config(cfg) if cfg else C.load_config()
-    task = task_of(cfg)
-    if task is None:
-        raise UserError(f"no synthetic generator for task '{cfg['task']}'")
-    out = Path(args.out)
-    data = out / f"heldout_seed{args.seed}"
-    if not (data / "groundtruth.csv").is_file():
-        generate_task(task, cfg, data, 1, args.n_test, args.seed, args.size_range, args.lesion_scale)
-    pred = out / "heldout_output.csv"
-    test_args = ["--data_dir", str(data / "test_set"), "--weights_dir", str(weights), "--out", str(pred),
-                 "--device", args.device, "--location_probs"]
-    if args.num_workers is not None:
-        test_args += ["--num_workers", str(args.num_workers)]
-    test_main(test_args)
-    cols = C.target_columns(cfg)
-    y = pd.read_csv(data / "groundtruth.csv")[cols].to_numpy(float)
-    p_ = pd.read_csv(pred)[cols].to_numpy(float)
-    if T.kind(cfg) == "binary":
-        held = score_report(y, p_, cols, C.primary(cfg), n_boot=1000)
-        rows = [("primary AUROC", cv["oof"]["primary_auc"], held["primary_auc"]),
-                ("mean location AUROC", cv["oof"]["mean_location_auc"], held["mean_location_auc"])]
-        rows += [(f"  {c} AUROC", cv["oof"]["aucs"][c], held["aucs"][c]) for c in cols]
-        extra = f"held-out primary AUROC 95% CI: [{held['primary_auc_ci95'][0]:.4f}, {held['primary_auc_ci95'][1]:.4f}]"
-    else:
-        aucs = column_aucs(y, p_, cols)
-        rows = [("mean AUROC", cv["oof_mean_auc"], nanmean(aucs.values()))]
-        rows += [(f"  {c} AUROC", cv["oof_aucs"][c], aucs[c]) for c in cols]
-        extra = ""
-    table = pd.DataFrame(rows, columns=["score", "oof_cv", "held_out"])
-    table["difference"] = table["held_out"] - table["oof_cv"]
-    atomic_write_text(out / "honesty.json", table.to_json(orient="records", indent=2))
+    table, extra = heldout_table(args.weights_dir, args.out, args.n_test, args.seed, args.size_range,
+                                 args.lesion_scale, args.device, args.num_workers)
+    atomic_write_text(Path(args.out) / "honesty.json", table.to_json(orient="records", indent=2))
     print(f"\nout-of-fold CV vs fresh held-out set ({args.n_test} samples, seed {args.seed}):")
     print(table.to_string(index=False, float_format="%.4f"))
     if extra:

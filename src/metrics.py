@@ -1,5 +1,6 @@
 """Scores: per-column ROC AUC, the organizers' two numbers, RSNA-style weighted AUC, thresholds, bootstrap."""
 import numpy as np
+from scipy.stats import rankdata
 from sklearn.metrics import roc_auc_score
 
 
@@ -9,6 +10,31 @@ def auc(y, p):
     if y.size == 0 or np.unique(y).size < 2:
         return float("nan")
     return float(roc_auc_score(y, p))
+
+
+CHANCE_Z = 2.58      # one-sided 99.5%: a fold's best-of-all-epochs AUROC must clear chance by this many SEs
+
+
+def auc_chance_upper(y, z=CHANCE_Z):
+    """Upper edge of the band a chance-level AUROC stays in on labels ``y``: 0.5 + z x the AUROC's standard
+    error under no signal (Hanley & McNeil 1982: sqrt((n1 + n0 + 1) / (12 n1 n0))). NaN with one class."""
+    y = np.asarray(y)
+    n1 = float((y == 1).sum())
+    n0 = float((y == 0).sum())
+    if n1 == 0 or n0 == 0:
+        return float("nan")
+    return float(0.5 + z * np.sqrt((n1 + n0 + 1) / (12 * n1 * n0)))
+
+
+def rank_within(p, groups):
+    """``p`` replaced by its rank within each group, scaled to (0, 1]: removes differences in calibration
+    between the models that scored the groups (for pooling out-of-fold predictions of several folds)."""
+    p, groups = np.asarray(p, float), np.asarray(groups)
+    out = np.empty_like(p)
+    for g in np.unique(groups):
+        idx = np.flatnonzero(groups == g)
+        out[idx] = rankdata(p[idx]) / idx.size
+    return out
 
 
 def column_aucs(y, p, columns):

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from . import config as C
 from .errors import UserError
-from .metrics import column_aucs, mean_location_auc, nanmean
+from .metrics import auc_chance_upper, column_aucs, mean_location_auc, nanmean
 
 
 def kind(cfg):
@@ -69,6 +69,14 @@ def validation_scores(cfg, y, p):
     prim = C.primary(cfg)
     return aucs[prim], dict(val_auc_primary=aucs[prim],
                             val_mean_location_auc=mean_location_auc(y, aucs, C.location_columns(cfg), cols)), {}
+
+
+def chance_upper(cfg, y):
+    """Upper edge of the chance band of the headline score on labels ``y`` (see metrics.auc_chance_upper):
+    the primary column's, or for multiclass the mean over the one-vs-rest columns."""
+    if kind(cfg) == "multiclass":
+        return nanmean(auc_chance_upper(y[:, j]) for j in range(y.shape[1]))
+    return auc_chance_upper(y[:, C.target_columns(cfg).index(C.primary(cfg))])
 
 
 def logits_of_probabilities(cfg, probs):

@@ -29,7 +29,9 @@ EXAMPLES = """examples:
 OVERRIDES = {"model": "model.backbone", "pool": "model.pool", "fusion": "model.fusion",
              "location_head": "model.location_head",
              "img_size": "preprocess.img_size", "epochs": "train.epochs", "batch_size": "train.batch_size",
-             "lr": "train.lr", "n_folds": "train.n_folds", "seed": "train.seed", "patience": "train.patience"}
+             "lr": "train.lr", "n_folds": "train.n_folds", "seed": "train.seed", "patience": "train.patience",
+             "min_epochs_fraction": "train.min_epochs_fraction", "ema_decay": "train.ema_decay",
+             "accumulate": "train.accumulate"}
 
 
 def parser():
@@ -49,8 +51,15 @@ def parser():
     p.add_argument("--batch_size", type=int, help="samples (patients) per step")
     p.add_argument("--lr", type=float)
     p.add_argument("--patience", type=int, help="early-stopping patience in epochs")
+    p.add_argument("--min_epochs_fraction", type=float,
+                   help="share of --epochs that always runs before early stopping may fire (e.g. 0.5)")
+    p.add_argument("--ema_decay", type=float, help="weight moving average (validated and shipped); 0 = off")
+    p.add_argument("--accumulate", type=int,
+                   help="run each batch in this many chunks and step once (same update, less GPU memory)")
     p.add_argument("--n_folds", type=int)
     p.add_argument("--seed", type=int)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
+                   help="any config value by its dotted key, e.g. --set augment.mirror_p=0.5 (repeatable)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
     p.add_argument("--num_workers", type=int, help="DataLoader worker processes (default min(4, CPUs))")
     g = p.add_mutually_exclusive_group()
@@ -75,7 +84,9 @@ def build_cache(samples, cfg, cache_dir, workers):
 def main(argv=None):
     args = parser().parse_args(argv)
     setup_logging()
-    cfg = C.resolved(C.load_config(args.config), {v: getattr(args, k) for k, v in OVERRIDES.items()})
+    cfg = C.load_config(args.config)
+    cfg = C.resolved(cfg, {**C.parse_settings(args.settings, cfg),
+                           **{v: getattr(args, k) for k, v in OVERRIDES.items()}})
     C.validate(cfg)
     weights_dir = C.project_path(args.weights_dir, C.DEFAULT_WEIGHTS)
     n_folds = int(cfg["train"]["n_folds"])

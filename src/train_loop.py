@@ -1,6 +1,5 @@
 """One fold of training: split, loop, validation, atomic checkpoints, out-of-fold predictions."""
 import logging
-import math
 import time
 
 import numpy as np
@@ -14,15 +13,17 @@ from . import config as C
 from . import distributed as D
 from . import targets as T
 from .config import save_config
+from .cv import not_learned_lines
 from .dataset import MultiViewDataset, make_loader
 from .errors import UserError
 from .io_utils import atomic_write_csv, remove_stale_temps
-from .model import build_model, model_args
+from .model import build_model, model_args, to_device
+from .optim import make_ema, train_step, warmup_cosine
 from .plots import training_curve
-from .predict import logits_of
 from .runtime import add_log_file, seed_everything
 from .segmentation import dice_bce_loss
 from .segmentation import validate as seg_validate
+from .stopping import EarlyStopping
 from .validation import classification
 
 log = logging.getLogger("harness")
@@ -30,14 +31,6 @@ log = logging.getLogger("harness")
 
 def fold_dir(weights_dir, k):
     return weights_dir / f"fold_{k}"
-
-
-def warmup_cosine(total_steps, warmup_steps):
-    def factor(step):
-        if step < warmup_steps:
-            return (step + 1) / warmup_steps
-        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))))
-    return factor
 
 
 def train_fold(cfg, samples, folds, k, weights_dir, device, opts):
@@ -49,7 +42,10 @@ def train_fold(cfg, samples, folds, k, weights_dir, device, opts):
     D.barrier()
     handler = add_log_file(out / "train.log") if D.is_main() else None
     try:
-        return _train(cfg, samples, folds, k, out, device, opts)
+        summary = _train(cfg, samples, folds, k, out, device, opts)
+        for line in not_learned_lines([(k, summary.get("best_score"), summary.get("chance_upper"))]):
+            log.warning("%s", line)
+        return summary
     finally:
         if handler is not None:
             log.removeHandler(handler)
@@ -98,7 +94,7 @@ def _train(cfg, samples, folds, k, out, device, opts):
         model = build_model(margs, opts.pretrained, opts.pretrained_path)
     else:
         model = build_model(margs)
-    model.to(device)
+    model = to_device(model, device)
     trained = model
     if D.world_size() > 1:
         trained = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
@@ -110,59 +106,62 @@ def _train(cfg, samples, folds, k, out, device, opts):
     steps = max(1, len(tr) // per_step if len(tr) > per_step else 1)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, warmup_cosine(epochs * steps, max(1, int(float(t.get("warmup_epochs", 1)) * steps))))
-    start, best, best_epoch, bad, history = 0, [-math.inf, -math.inf], 0, 0, []
+    stopper = EarlyStopping(epochs, int(t.get("patience", epochs)), float(t.get("min_epochs_fraction", 0.0)))
+    start, history = 0, []
     if state is not None:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
-        start, best, best_epoch = state["epoch"], state["best"], state["best_epoch"]
-        bad, history = state["bad_epochs"], state["history"]
+        stopper.load_state_dict(state)
+        start, history = state["epoch"], state["history"]
+    # the weights' moving average is what is validated, kept and shipped (created after a resume's load)
+    ema = make_ema(model, float(t.get("ema_decay", 0.0)), steps)
+    if ema is not None and state is not None:
+        ema.module.load_state_dict(state["ema"])
+    shipped = model if ema is None else ema.module
+    accumulate, clip = int(t.get("accumulate", 1)), float(t.get("grad_clip", 1.0))
 
     workers = opts.num_workers
     val_loader = make_loader(val_ds, bs, False, workers, device)
+    loader = make_loader(train_ds, bs, True, workers, device, seed=seed + 1000 * k)
     log.info("fold %d: %d train / %d validation samples, %d epochs, batch %d, image %d px", k, len(tr), len(va),
              epochs, bs, cfg["preprocess"]["img_size"])
     n_views = len(C.views(cfg))
     for epoch in range(start, epochs):
         seed_everything(seed + 1000 * k + epoch)
-        train_ds.set_epoch(epoch)
-        loader = make_loader(train_ds, bs, True, workers, device, seed=seed + 1000 * k + epoch, epoch=epoch)
+        loader.sampler.set_epoch(epoch)
         trained.train()
-        t0, seen, loss_sum = time.time(), 0, 0.0
+        t0, seen, loss_sum = time.time(), 0, torch.zeros((), device=device)
         bar = tqdm(loader, desc=f"fold {k} epoch {epoch + 1}/{epochs}", leave=False, dynamic_ncols=True,
                    disable=None)
-        for x, y, _ in bar:
-            loss = loss_fn(logits_of(trained, x, device), y.to(device))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), float(t.get("grad_clip", 1.0)))
-            opt.step()
-            sched.step()
+        for step, (x, y, _) in enumerate(bar):
+            loss = train_step(trained, model, x, y, loss_fn, device, opt, sched, accumulate, clip, ema,
+                              step=sched.last_epoch)
             seen += x.shape[0] * D.world_size()
-            loss_sum += loss.item() * x.shape[0] * D.world_size()
-            bar.set_postfix(loss=f"{loss_sum / seen:.4f}")
+            loss_sum += loss * (x.shape[0] * D.world_size())
+            if step % 20 == 0:                       # reading the loss waits for the GPU: not every step
+                bar.set_postfix(loss=f"{float(loss_sum) / seen:.4f}")
+        loss_sum = float(loss_sum)
         train_s = time.time() - t0
         t1 = time.time()
-        v = validate(cfg, model, val_loader, device, samples, va, k)
+        v = validate(cfg, shipped, val_loader, device, samples, va, k)
         val_s = time.time() - t1
         row = dict(epoch=epoch + 1, train_loss=loss_sum / max(seen, 1), **v.row, lr=opt.param_groups[0]["lr"],
                    train_s=round(train_s, 2), val_s=round(val_s, 2),
                    train_views_per_s=round(seen * n_views / max(train_s, 1e-9), 1))
         history.append(row)
-        improved = v.score > best
-        if improved:
-            best, best_epoch, bad = v.score, epoch + 1, 0
-            if main:
-                ckpt.save(dict(kind="best", model=model.state_dict(), model_args=margs, config=cfg, fold=k,
-                               epoch=epoch + 1, versions=ckpt.versions(), **v.extras), best_path)
-                atomic_write_csv(v.oof, out / "oof.csv")
-        else:
-            bad += 1
+        improved = stopper.update(epoch + 1, v.score)
+        if improved and main:
+            ckpt.save(dict(kind="best", model=shipped.state_dict(), model_args=margs, config=cfg, fold=k,
+                           epoch=epoch + 1, ema=ema is not None, versions=ckpt.versions(), **v.extras), best_path)
+            atomic_write_csv(v.oof, out / "oof.csv")
+        best_epoch = stopper.best_epoch
         log.info("fold %d epoch %d/%d  train_loss %.4f  %s  %.0f views/s%s", k, epoch + 1, epochs,
                  row["train_loss"], v.text, row["train_views_per_s"], "  *best*" if improved else "")
-        stop = bad >= int(t.get("patience", epochs))
+        stop = stopper.should_stop(epoch + 1)
         finished = stop or epoch + 1 == epochs
-        summary = dict(fold=k, best_epoch=best_epoch, epochs_run=epoch + 1,
+        summary = dict(fold=k, best_epoch=best_epoch, epochs_run=epoch + 1, best_score=stopper.best[0],
+                       chance_upper=v.chance,
                        **{key: val for key, val in history[best_epoch - 1].items() if key.startswith("val_")})
         if main:
             atomic_write_csv(pd.DataFrame(history), out / "metrics.csv")
@@ -172,10 +171,10 @@ def _train(cfg, samples, folds, k, out, device, opts):
             except Exception as exc:  # noqa: BLE001
                 log.warning("fold %d: training_curve.png not drawn (%s)", k, exc)
             ckpt.save(dict(kind="last", model=model.state_dict(), optimizer=opt.state_dict(),
-                           scheduler=sched.state_dict(), config=cfg, fold=k, epoch=epoch + 1, best=best,
-                           best_epoch=best_epoch, bad_epochs=bad, history=history, finished=finished,
-                           summary=summary), last_path)
+                           scheduler=sched.state_dict(), config=cfg, fold=k, epoch=epoch + 1,
+                           **({} if ema is None else dict(ema=ema.module.state_dict())), **stopper.state_dict(),
+                           history=history, finished=finished, summary=summary), last_path)
         if stop:
-            log.info("fold %d: early stop, no better validation score for %d epochs", k, bad)
+            log.info("fold %d: early stop, no better validation score for %d epochs", k, stopper.bad)
             break
     return summary

@@ -19,6 +19,7 @@ class Validation:
     oof: pd.DataFrame            # out-of-fold predictions of this fold
     extras: dict = field(default_factory=dict)   # stored in best.pt (thresholds, validation scores)
     text: str = ""               # for the epoch log line
+    chance: float = float("nan")  # a headline score at or below this is within the chance band (never learned)
 
 
 def classification(cfg, model, loader, device, samples, va, fold):
@@ -33,6 +34,7 @@ def classification(cfg, model, loader, device, samples, va, fold):
         locs = C.location_columns(cfg)
         j = [cols.index(c) for c in locs]
         extras["thresholds"] = best_thresholds(y[:, j], probs[:, j], locs)
+    chance = T.chance_upper(cfg, y)
     oof = pd.DataFrame({"id": [samples.ids[i] for i in va], "fold": fold})
     for jj, c in enumerate(cols):
         oof[c] = probs[:, jj]
@@ -42,4 +44,4 @@ def classification(cfg, model, loader, device, samples, va, fold):
     score = [headline if headline == headline else -np.inf, -val_loss]
     text = "  ".join(f"{k} {v:.4f}" for k, v in scores.items())
     return Validation(score, dict(val_loss=val_loss, **scores, **more), oof, extras,
-                      f"val_loss {val_loss:.4f}  {text}")
+                      f"val_loss {val_loss:.4f}  {text}", chance)
