@@ -28,7 +28,7 @@ from . import config as C
 from .demo_data import generate
 from .errors import UserError, run_cli
 from .io_utils import atomic_write_text
-from .model import build_model, model_args
+from .model import build_model, model_args, to_device
 
 
 def tree_rss(pid):
@@ -122,7 +122,7 @@ def gpu_train_ceiling(model, size, batch, n_views, steps=30):
 
 @torch.no_grad()
 def gpu_inference_time(cfg, n_patients, batch, n_folds=5):
-    nets = [build_model(model_args(cfg)).cuda().eval() for _ in range(n_folds)]
+    nets = [to_device(build_model(model_args(cfg)), torch.device("cuda")).eval() for _ in range(n_folds)]
     size, v = int(cfg["preprocess"]["img_size"]), len(C.views(cfg))
     x = torch.randn(batch, v, 1, size, size, device="cuda")
     for net in nets:

@@ -5,7 +5,7 @@ import albumentations as A
 import cv2
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
 from . import config as C
 from . import distributed as D
@@ -36,7 +36,6 @@ class MultiViewDataset(Dataset):
         self.mean, self.std = float(cfg["preprocess"]["mean"]), float(cfg["preprocess"]["std"])
         self.train = train
         self.seed = seed
-        self.epoch = 0
         self.augment = build_augment(cfg["augment"]) if train else None
         self.mirror_p = float(cfg.get("augment", {}).get("mirror_p", 0.0)) if train else 0.0
         self.mirror = C.mirror_permutations(cfg)
@@ -46,9 +45,6 @@ class MultiViewDataset(Dataset):
         self._warned = set()
         self.cache = ViewCache(cache_dir, self.size, self.crop) if cache_dir else None
         self.mask_cache = ViewCache(cache_dir, self.size, False) if cache_dir else None
-
-    def set_epoch(self, epoch):
-        self.epoch = epoch
 
     def __len__(self):
         return len(self.paths)
@@ -76,12 +72,13 @@ class MultiViewDataset(Dataset):
             mask, _ = load_view(path, self.size, crop=False)
         return np.where(mask > 127, 255, 0).astype(np.uint8)
 
-    def __getitem__(self, i):
+    def __getitem__(self, item):
+        i, epoch = item if isinstance(item, tuple) else (item, 0)        # (index, epoch) from EpochSampler
         views = [self._view(p) for p in self.paths[i]]
         mask = self._mask(i)
         label = None if self.labels is None else self.labels[i].copy()
         if self.train:
-            rng = np.random.default_rng([self.seed, self.epoch, i])
+            rng = np.random.default_rng([self.seed, epoch, i])
             seeds = rng.integers(0, 2**31 - 1, size=len(views))
             for v, s in enumerate(seeds):
                 self.augment.set_random_seed(int(s))
@@ -108,14 +105,44 @@ class MultiViewDataset(Dataset):
         return x, y, i
 
 
-def make_loader(ds, batch_size, shuffle, workers, device, seed=0, epoch=0):
-    """A DataLoader; under torchrun each rank gets its shard (DistributedSampler, seeded per epoch)."""
-    gen = torch.Generator()
-    gen.manual_seed(seed)
-    sampler = None
-    if D.world_size() > 1:
-        sampler = DistributedSampler(ds, shuffle=shuffle, seed=seed, drop_last=shuffle)
-        sampler.set_epoch(epoch)
+class EpochSampler(Sampler):
+    """The indices of one epoch as (index, epoch) pairs, shuffled with a seed per epoch (under torchrun each
+    rank's shard, as DistributedSampler deals them). The epoch travels with the index, so the dataset's seeded
+    augmentation knows it while the DataLoader's workers stay alive from one epoch to the next."""
+
+    def __init__(self, n, shuffle, seed):
+        self.n, self.shuffle, self.seed, self.epoch = n, shuffle, seed, 0
+        self.dist = None
+        if D.world_size() > 1:
+            self.dist = DistributedSampler(range(n), shuffle=shuffle, seed=seed, drop_last=shuffle)
+
+    def set_epoch(self, epoch):
+        self.epoch = epoch
+        if self.dist is not None:
+            self.dist.set_epoch(epoch)
+
+    def __iter__(self):
+        if self.dist is not None:
+            order = list(self.dist)
+        elif self.shuffle:
+            order = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed + self.epoch)).tolist()
+        else:
+            order = range(self.n)
+        return iter([(i, self.epoch) for i in order])
+
+    def __len__(self):
+        return len(self.dist) if self.dist is not None else self.n
+
+
+def worker_init(_):
+    cv2.setNumThreads(1)          # one decoding/augmenting thread per worker: no oversubscription of the cores
+
+
+def make_loader(ds, batch_size, shuffle, workers, device, seed=0):
+    """A DataLoader over (index, epoch) pairs whose workers live as long as it does; call
+    ``loader.sampler.set_epoch(e)`` before each epoch of training."""
+    sampler = EpochSampler(len(ds), shuffle, seed)
     drop = shuffle and len(ds) > batch_size * D.world_size()
-    return DataLoader(ds, batch_size=batch_size, shuffle=shuffle and sampler is None, sampler=sampler,
-                      num_workers=workers, pin_memory=device.type == "cuda", drop_last=drop, generator=gen)
+    return DataLoader(ds, batch_size=batch_size, sampler=sampler, num_workers=workers,
+                      pin_memory=device.type == "cuda", drop_last=drop, persistent_workers=workers > 0,
+                      worker_init_fn=worker_init if workers > 0 else None)

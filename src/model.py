@@ -197,6 +197,13 @@ def model_args(cfg):
                 location_head=m.get("location_head", "view"))
 
 
+def to_device(model, device):
+    """The network on ``device``; on a GPU with its weights in channels_last, the layout its inputs get
+    (view_tokens), so that cuDNN runs its fast NHWC kernels instead of converting at every layer."""
+    model = model.to(device)
+    return model.to(memory_format=torch.channels_last) if device.type == "cuda" else model
+
+
 def build_model(args, pretrained=False, pretrained_path=None):
     if pretrained_path is not None and not Path(pretrained_path).is_file():
         raise UserError(f"--pretrained_path file not found: {pretrained_path}")

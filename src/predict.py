@@ -22,6 +22,7 @@ def predict(models, loader, device, mirror=None, desc=None, activation=torch.sig
         m.eval()
     probs, labels, order = [], [], []
     for x, y, idx in tqdm(loader, desc=desc, leave=False, dynamic_ncols=True, disable=None if desc else True):
+        x = x.to(device, non_blocking=True)             # once per batch, whatever the number of models
         total, count = 0.0, 0
         for m in models:
             total = total + activation(logits_of(m, x, device))

@@ -18,7 +18,7 @@ from .dataset import MultiViewDataset, make_loader
 from .errors import UserError
 from .images import header_size
 from .io_utils import atomic_write_bytes, atomic_write_csv, keep_previous
-from .model import build_model
+from .model import build_model, to_device
 from .predict import predict
 from .runtime import default_workers, pick_device, setup_logging
 from .segmentation import predict_masks
@@ -126,7 +126,7 @@ def load_models(ckpts, device):
     for c in ckpts:
         m = build_model(c["model_args"])
         m.load_state_dict(c["model"])
-        models.append(m.to(device).eval())
+        models.append(to_device(m, device).eval())
     return models
 
 
@@ -183,7 +183,8 @@ def main(argv=None):
     setup_logging()
     weights_dir = C.project_path(args.weights_dir, C.DEFAULT_WEIGHTS)
     ckpts, cfg = load_folds(weights_dir)
-    samples = load_checked(args.data_dir, cfg, "test")
+    # file-level checks only: the loader decodes each image once anyway and warns about any it cannot read
+    samples = load_checked(args.data_dir, cfg, "test", decode=False)
     device = pick_device(args.device)
     models = load_models(ckpts, device)
     workers = default_workers(args.num_workers)

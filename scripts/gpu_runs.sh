@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Everything measured on a lent GPU machine in one background job (docs/RECIPE.md, docs/PERFORMANCE.md):
+#   A  fold-stability variants at the hard CPU-scale setting (scripts/stability.sh), many at a time, while the
+#      full-size data sets are generated
+#   B  the speed targets P1/P2 (python -m src.bench), alone on the GPU
+#   C  the recipe at realistic scale: 600 train / 300 held-out patients, 720-1255 px, lesion_scale 1,
+#      one shared 5-fold split, every configuration a process of its own, then each scored on the held-out set
+# Start: setsid nohup bash scripts/gpu_runs.sh > $W/log 2>&1 &   (W=${W:-/tmp/gpu}); results under $W/results.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+W=${W:-/tmp/gpu}; PY=${PY:-python3}; R=$W/results; mkdir -p "$R"
+STAGES=${STAGES:-"A B C"}
+VARIANTS=${VARIANTS:-"before full defaults ema_full mirror wd lr1e3 warmup3 locw03 img128"}
+SWEEP=${SWEEP:-"pool=gem,max,attn;location_head=spatial;model=efficientnet_b0;img_size=512"}
+EPOCHS=${EPOCHS:-15}
+stamp() { echo "$(date +%T) $*" | tee -a "$R/stages.txt"; }
+
+if [[ $STAGES == *A* ]]; then
+  stamp "A start"
+  $PY -c "from pathlib import Path; from src.bench import dataset; w = Path('$W/bench')
+dataset(w, 600, 10, (720, 1255)); dataset(w, 10, 1000, (720, 1255))" > "$R/gen_bench.log" 2>&1 &
+  gen_bench=$!
+  $PY -m src.demo_data --task kium --out "$W/real" --n_train 600 --n_test 300 --size_range 720 1255 \
+    --lesion_scale 1 --seed 11 > "$R/gen_real.log" 2>&1 &
+  gen_real=$!
+  PY=$PY OUT=$W/stab PARALLEL=10 DEVICE=cuda WORKERS=1 bash scripts/stability.sh $VARIANTS > "$R/stability.txt" 2>&1
+  for v in $VARIANTS; do cp "$W/stab/$v/stability.csv" "$R/stab_$v.csv" 2>/dev/null; done
+  wait $gen_bench $gen_real
+  stamp "A done"
+fi
+
+if [[ $STAGES == *B* ]]; then
+  stamp "B start"
+  $PY -m src.bench --only P1,P2 --work "$W/bench" --out "$R" --model resnet50 --img_size 384 --batch_size 16 \
+    --num_workers 16 > "$R/bench.txt" 2>&1
+  stamp "B done"
+fi
+
+if [[ $STAGES == *C* ]]; then
+  stamp "C start"
+  S=$W/sweep; mkdir -p "$S"
+  # one split for every configuration and the view cache at both sizes, made before they start side by side
+  $PY -c "from pathlib import Path; from src import config as C, targets as T; from src.check_data import load_checked
+from src.folds import load_or_make; from src.train_cmd import build_cache
+cfg = C.load_config(); s = load_checked('$W/real/train_set', cfg, 'train')
+load_or_make(Path('$S/folds.csv'), s.ids, T.stratify_labels(s, cfg), 5, 42)
+for size in (384, 512): build_cache(s, C.resolved(cfg, {'preprocess.img_size': size}), Path('$W/cache'), 16)"
+  # the held-out set is the test_set generated with the training data (same seed, never trained on)
+  mkdir -p "$S/heldout" && ln -sfn "$W/real" "$S/heldout/heldout_seed11"
+  pids=()
+  # the default recipe (resnet18, 384 px, gem, view head) and one change each
+  for change in base ${SWEEP//;/ }; do
+    key=${change%%=*}; vals=${change#*=}
+    [ "$change" = base ] && vals=default
+    for v in ${vals//,/ }; do
+      name=${key}-${v}; [ "$change" = base ] && name=base
+      [ "$name" = pool-gem ] && continue                      # that is the base
+      opts=(); [ "$change" = base ] || opts=(--"$key" "$v")
+      mkdir -p "$S/$name"; cp "$S/folds.csv" "$S/$name/folds.csv"
+      ( for k in 0 1 2 3 4; do
+          $PY train.py --data_dir "$W/real/train_set" --fold $k --weights_dir "$S/$name" --epochs "$EPOCHS" \
+            --num_workers 3 --cache_dir "$W/cache" --device cuda --resume "${opts[@]}" || exit 1
+        done
+        $PY -m src.honesty --weights_dir "$S/$name" --out "$S/heldout" --n_test 300 --seed 11 \
+          --device cuda --num_workers 3 > "$S/$name/honesty.txt" 2>&1
+      ) > "$S/$name.log" 2>&1 &
+      pids+=($!)
+    done
+  done
+  wait "${pids[@]}"
+  for f in "$S"/*/honesty.txt; do n=$(basename "$(dirname "$f")"); { echo "== $n"; cat "$f"; } >> "$R/sweep_honesty.txt"; done
+  for d in "$S"/*/; do [ -f "$d/cv_summary.json" ] && cp "$d/cv_summary.json" "$R/cv_$(basename "$d").json"; done
+  stamp "C done"
+fi
