@@ -2,7 +2,7 @@
 # Set up (venv + pinned requirements) and run the whole K-ium path on synthetic data:
 # generate data -> train every fold -> predict the unseen test folder -> score it the organizers' way.
 # CPU-sized by default (a tiny timm EfficientNet, about 10 minutes on 2 cores); override for a GPU, e.g.
-#   N_TRAIN=600 N_TEST=300 SIZE="720 1255" MODEL=resnet18 IMG=384 EPOCHS=20 LESION=1 bash scripts/demo.sh
+#   N_TRAIN=600 N_TEST=300 SIZE="720 1255" MODEL=resnet18 IMG=384 EPOCHS=40 LESION=1 bash scripts/demo.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-demo}

@@ -12,7 +12,7 @@ from .cv import summarize
 from .errors import UserError
 from .folds import load_or_make
 from .runtime import default_workers, pick_device, setup_logging
-from .train_loop import train_fold
+from .train_loop import train_fold_until_learned
 
 log = logging.getLogger("harness")
 
@@ -31,7 +31,7 @@ OVERRIDES = {"model": "model.backbone", "pool": "model.pool", "fusion": "model.f
              "img_size": "preprocess.img_size", "epochs": "train.epochs", "batch_size": "train.batch_size",
              "lr": "train.lr", "n_folds": "train.n_folds", "seed": "train.seed", "patience": "train.patience",
              "min_epochs_fraction": "train.min_epochs_fraction", "ema_decay": "train.ema_decay",
-             "accumulate": "train.accumulate"}
+             "accumulate": "train.accumulate", "restarts": "train.restarts"}
 
 
 def parser():
@@ -54,6 +54,8 @@ def parser():
     p.add_argument("--min_epochs_fraction", type=float,
                    help="share of --epochs that always runs before early stopping may fire (e.g. 0.5)")
     p.add_argument("--ema_decay", type=float, help="weight moving average (validated and shipped); 0 = off")
+    p.add_argument("--restarts", type=int,
+                   help="train a fold again with another seed while it ends inside the chance band (at most N times)")
     p.add_argument("--accumulate", type=int,
                    help="run each batch in this many chunks and step once (same update, less GPU memory)")
     p.add_argument("--n_folds", type=int)
@@ -136,7 +138,7 @@ def train_folds(cfg, samples, folds, fold_list, weights_dir, device, args):
     """Train the folds one after another; 130 when interrupted (finished epochs are kept)."""
     for k in fold_list:
         try:
-            train_fold(cfg, samples, folds, k, weights_dir, device, args)
+            train_fold_until_learned(cfg, samples, folds, k, weights_dir, device, args)
         except KeyboardInterrupt:
             print(f"interrupted: fold {k}'s finished epochs are saved in {weights_dir / f'fold_{k}' / 'last.pt'}; "
                   "run the same command with --resume to continue", file=sys.stderr)

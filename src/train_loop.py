@@ -33,6 +33,32 @@ def fold_dir(weights_dir, k):
     return weights_dir / f"fold_{k}"
 
 
+def learned(summary):
+    """False when the fold's best validation score stayed inside its chance band (see cv.not_learned_lines)."""
+    chance = summary.get("chance_upper", float("nan"))
+    return not (chance == chance and summary.get("best_score", 1.0) <= chance)
+
+
+def train_fold_until_learned(cfg, samples, folds, k, weights_dir, device, opts):
+    """Train fold k; while it ends inside the chance band and ``train.restarts`` allows another try, move it
+    aside to attempts/fold_K_seedS/ (kept, never shipped) and train it again with another seed."""
+    restarts = int(cfg["train"].get("restarts", 0))
+    attempts = weights_dir / "attempts"
+    while True:
+        tried = len(list(attempts.glob(f"fold_{k}_seed*")))
+        seed = int(cfg["train"]["seed"]) + 1000 * tried
+        summary = train_fold(C.resolved(cfg, {"train.seed": seed}) if tried else cfg, samples, folds, k,
+                             weights_dir, device, opts)
+        if learned(summary) or tried >= restarts:
+            return summary
+        if D.is_main():
+            attempts.mkdir(exist_ok=True)
+            fold_dir(weights_dir, k).rename(attempts / f"fold_{k}_seed{seed}")
+        D.barrier()
+        log.warning("fold %d: training it again with seed %d (restart %d of %d; the first try is kept in %s)",
+                    k, seed + 1000, tried + 1, restarts, attempts / f"fold_{k}_seed{seed}")
+
+
 def train_fold(cfg, samples, folds, k, weights_dir, device, opts):
     """Train fold k. ``opts``: resume, pretrained, pretrained_path, num_workers. Returns the fold summary."""
     out = fold_dir(weights_dir, k)

@@ -12,7 +12,7 @@ sys.path.insert(0, str(ROOT))
 # tiny but learnable: test_efficientnet at 96 px on large synthetic lesions
 TRAIN_ARGS = ["--model", "test_efficientnet", "--img_size", "96", "--epochs", "12", "--patience", "12",
               "--batch_size", "8", "--lr", "0.003", "--n_folds", "3", "--num_workers", "0", "--device", "cpu",
-              "--no_cache"]
+              "--no_cache", "--restarts", "0"]   # a restart of a fold that learns late would double a test's time
 
 
 def run(script, *args, cwd=None, check=True):

@@ -108,9 +108,13 @@ def test_a_fold_trained_on_shuffled_labels_is_named(demo, tmp_path):
     weights = tmp_path / "w"
     args = list(TRAIN_ARGS)
     args[args.index("--epochs") + 1] = "3"
-    proc = run("train.py", "--data_dir", data, "--fold", "all", "--weights_dir", weights, *args)
+    proc = run("train.py", "--data_dir", data, "--fold", "all", "--weights_dir", weights, *args, "--restarts", "1")
     summary = json.loads((weights / "cv_summary.json").read_text())
     assert summary["folds_not_learned"], summary["per_fold_primary_auc"]
+    for k in summary["folds_not_learned"]:          # each was tried twice; the first try is kept aside
+        assert (weights / "attempts" / f"fold_{k}_seed42" / "best.pt").is_file()
+        assert C.load_config(weights / f"fold_{k}" / "config.yaml")["train"]["seed"] == 1042
+        assert f"fold {k}: training it again with seed 1042" in proc.stdout
     cv_text = proc.stdout[proc.stdout.index("cross-validation summary"):]
     for k in summary["folds_not_learned"]:
         assert f"fold {k} never learned" in cv_text                  # in the CV summary, train.py's last lines
