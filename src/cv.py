@@ -31,11 +31,16 @@ NOT_LEARNED_ADVICE = ("try more --epochs, a larger --img_size, local ImageNet we
                       "train that fold again with another --seed")
 
 
+def never_learned(score, chance):
+    """True when a fold's best validation score stayed inside its chance band (NaN band: cannot tell, False)."""
+    return score is not None and chance == chance and score <= chance
+
+
 def not_learned_lines(rows):
     """A warning for each (fold, best score, chance upper edge) whose score stayed within the chance band."""
     return [f"fold {k} never learned: its best validation AUROC {score:.4f} does not clear the chance band "
             f"(> {chance:.4f} needed on its validation labels), so it adds noise to the ensemble; {NOT_LEARNED_ADVICE}"
-            for k, score, chance in rows if score is not None and chance == chance and score <= chance]
+            for k, score, chance in rows if never_learned(score, chance)]
 
 
 def finished_folds(weights_dir, n_folds):
@@ -91,8 +96,8 @@ def multiclass_summary(oof, cfg, n_folds):
     warnings = not_learned_lines(zip(ks.tolist(), per_fold, chance))
     summary = dict(n_folds=n_folds, oof_aucs=aucs, oof_mean_auc=nanmean(aucs.values()),
                    oof_accuracy=float((p.argmax(1) == y.argmax(1)).mean()), per_fold_mean_auc=per_fold,
-                   per_fold_chance_upper=chance, folds_not_learned=[int(k) for k, a, c in zip(ks, per_fold, chance)
-                                                                    if a <= c],
+                   per_fold_chance_upper=chance,
+                   folds_not_learned=[int(k) for k, a, c in zip(ks, per_fold, chance) if never_learned(a, c)],
                    prevalence={c: float(y[:, j].mean()) for j, c in enumerate(cols)})
     text = (f"cross-validation summary ({n_folds} folds, out-of-fold): mean one-vs-rest AUROC "
             f"{summary['oof_mean_auc']:.4f}  accuracy {summary['oof_accuracy']:.4f}\n  "
@@ -126,7 +131,7 @@ def binary_summary(oof, cfg, n_folds):
     summary = dict(n_folds=n_folds, oof=rep, per_fold_primary_auc=per_fold,
                    primary_auc_fold_mean=float(np.nanmean(per_fold)), primary_auc_fold_std=float(np.nanstd(per_fold)),
                    per_fold_chance_upper=chance,
-                   folds_not_learned=[int(k) for k, a, c in zip(ks, per_fold, chance) if a <= c],
+                   folds_not_learned=[int(k) for k, a, c in zip(ks, per_fold, chance) if never_learned(a, c)],
                    ensemble_estimate=estimates[ESTIMATOR], ensemble_estimator=ESTIMATOR, estimates=estimates,
                    location_thresholds=thresholds,
                    location_accuracy_note="cross-fitted: each fold thresholded with thresholds from the other folds",

@@ -13,7 +13,7 @@ from . import config as C
 from . import distributed as D
 from . import targets as T
 from .config import save_config
-from .cv import not_learned_lines
+from .cv import never_learned, not_learned_lines
 from .dataset import MultiViewDataset, make_loader
 from .errors import UserError
 from .io_utils import atomic_write_csv, remove_stale_temps
@@ -33,12 +33,6 @@ def fold_dir(weights_dir, k):
     return weights_dir / f"fold_{k}"
 
 
-def learned(summary):
-    """False when the fold's best validation score stayed inside its chance band (see cv.not_learned_lines)."""
-    chance = summary.get("chance_upper", float("nan"))
-    return not (chance == chance and summary.get("best_score", 1.0) <= chance)
-
-
 def train_fold_until_learned(cfg, samples, folds, k, weights_dir, device, opts):
     """Train fold k; while it ends inside the chance band and ``train.restarts`` allows another try, move it
     aside to attempts/fold_K_seedS/ (kept, never shipped) and train it again with another seed."""
@@ -49,13 +43,14 @@ def train_fold_until_learned(cfg, samples, folds, k, weights_dir, device, opts):
         seed = int(cfg["train"]["seed"]) + 1000 * tried
         summary = train_fold(C.resolved(cfg, {"train.seed": seed}) if tried else cfg, samples, folds, k,
                              weights_dir, device, opts)
-        if learned(summary) or tried >= restarts:
+        if not never_learned(summary.get("best_score"), summary.get("chance_upper", float("nan"))) \
+                or tried >= restarts:
             return summary
         if D.is_main():
             attempts.mkdir(exist_ok=True)
             fold_dir(weights_dir, k).rename(attempts / f"fold_{k}_seed{seed}")
         D.barrier()
-        log.warning("fold %d: training it again with seed %d (restart %d of %d; the first try is kept in %s)",
+        log.warning("fold %d: training it again with seed %d (restart %d of %d; this try is kept in %s)",
                     k, seed + 1000, tried + 1, restarts, attempts / f"fold_{k}_seed{seed}")
 
 
