@@ -9,17 +9,8 @@ from . import checkpoint as ckpt
 from . import config as C
 from . import targets as T
 from .io_utils import atomic_write_text
-from .metrics import (
-    apply_thresholds,
-    auc,
-    auc_chance_upper,
-    best_thresholds,
-    column_aucs,
-    format_report,
-    nanmean,
-    rank_within,
-    score_report,
-)
+from .metrics import (apply_thresholds, auc, best_thresholds, column_aucs, format_report, nanmean, rank_within,
+                      score_report)
 
 log = logging.getLogger("harness")
 SUMMARY = "cv_summary.json"
@@ -123,7 +114,7 @@ def binary_summary(oof, cfg, n_folds):
     rep = score_report(y, p, cols, prim, location_output=crossfit)
     pi, ks = cols.index(prim), np.unique(fold)
     per_fold = [auc(y[fold == k, pi], p[fold == k, pi]) for k in ks]
-    chance = [auc_chance_upper(y[fold == k, pi]) for k in ks]
+    chance = [T.chance_upper(cfg, y[fold == k]) for k in ks]
     warnings = not_learned_lines(zip(ks.tolist(), per_fold, chance))
     estimates = dict(pooled_oof=rep["primary_auc"], fold_mean=float(np.nanmean(per_fold)),
                      rank_pooled=auc(y[:, pi], rank_within(p[:, pi], fold)))
