@@ -9,8 +9,16 @@ from . import checkpoint as ckpt
 from . import config as C
 from . import targets as T
 from .io_utils import atomic_write_text
-from .metrics import (apply_thresholds, auc, best_thresholds, column_aucs, format_report, nanmean, rank_within,
-                      score_report)
+from .metrics import (
+    apply_thresholds,
+    auc,
+    best_thresholds,
+    column_aucs,
+    format_report,
+    nanmean,
+    rank_within,
+    score_report,
+)
 
 log = logging.getLogger("harness")
 SUMMARY = "cv_summary.json"
