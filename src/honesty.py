@@ -65,13 +65,9 @@ def heldout_table(weights, out, n_test, seed, size_range=None, lesion_scale=1.0,
     return table, extra
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description="Out-of-fold CV scores beside the scores on a fresh held-out set.",
-                                epilog="example:\n  python -m src.honesty --weights_dir weights --n_test 300 "
-                                       "--seed 123 --size_range 720 1255",
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--weights_dir", required=True, help="a finished training run (with cv_summary.json)")
-    p.add_argument("--out", default="runs/honesty", help="where the held-out set and its predictions go")
+def add_heldout_args(p, out):
+    """The options of a held-out check (where it goes, how the fresh set is generated, how it is predicted)."""
+    p.add_argument("--out", default=out, help="where the held-out set and its predictions go")
     p.add_argument("--n_test", type=int, default=300)
     p.add_argument("--seed", type=int, default=12345, help="generator seed of the held-out set (not the training one)")
     p.add_argument("--size_range", type=int, nargs=2, metavar=("MIN", "MAX"),
@@ -79,6 +75,15 @@ def main(argv=None):
     p.add_argument("--lesion_scale", type=float, default=1.0, help="as used for the training data (K-ium)")
     p.add_argument("--device", default="auto")
     p.add_argument("--num_workers", type=int)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Out-of-fold CV scores beside the scores on a fresh held-out set.",
+                                epilog="example:\n  python -m src.honesty --weights_dir weights --n_test 300 "
+                                       "--seed 123 --size_range 720 1255",
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--weights_dir", required=True, help="a finished training run (with cv_summary.json)")
+    add_heldout_args(p, "runs/honesty")
     args = p.parse_args(argv)
     setup_logging()
     table, extra = heldout_table(args.weights_dir, args.out, args.n_test, args.seed, args.size_range,

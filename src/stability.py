@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import UserError, run_cli
-from .honesty import heldout_table
+from .honesty import add_heldout_args, heldout_table
 from .io_utils import atomic_write_csv
 from .runtime import setup_logging
 
@@ -46,13 +46,7 @@ def main(argv=None):
                                        "--seed 2026 --size_range 256 384 --lesion_scale 2",
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--runs", nargs="+", required=True, help="finished weights folders (each with cv_summary.json)")
-    p.add_argument("--out", default="runs/stability", help="held-out set, predictions and stability.csv")
-    p.add_argument("--n_test", type=int, default=300)
-    p.add_argument("--seed", type=int, default=12345, help="generator seed of the held-out set")
-    p.add_argument("--size_range", type=int, nargs=2, metavar=("MIN", "MAX"), help="as for the training data")
-    p.add_argument("--lesion_scale", type=float, default=1.0, help="as for the training data")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--num_workers", type=int)
+    add_heldout_args(p, "runs/stability")
     args = p.parse_args(argv)
     setup_logging()
     out = Path(args.out)
