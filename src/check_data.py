@@ -15,15 +15,14 @@ import numpy as np
 from tqdm import tqdm
 
 from . import config as C
-from . import targets as T
-from .data import discover, find_root
+from .data import discover, find_root, stem_ids
 from .errors import UserError, run_cli
+from .images import ENDINGS, format_of
+from .kinds import kind_of
 from .runtime import setup_logging
 
 log = logging.getLogger("harness")
 
-SIGNATURES = {b"\xff\xd8": "jpeg", b"\x89PNG": "png"}
-ENDINGS = {"jpeg": b"\xff\xd9", "png": b"IEND\xaeB`\x82"}
 EXTENSIONS = {"jpeg": (".jpg", ".jpeg"), "png": (".png",)}
 
 
@@ -51,7 +50,7 @@ def file_problem(path):
         return "unreadable"
     if size == 0:
         return "empty"
-    kind = next((k for sig, k in SIGNATURES.items() if head.startswith(sig)), None)
+    kind = format_of(head)
     if kind is None:
         return "not an image"
     if ENDINGS[kind] not in tail:
@@ -95,12 +94,7 @@ def check(samples, cfg, split, img_size=None, decode=True):
         [f"{sid}: {' '.join(v)}" for sid, v in samples.missing.items() if len(v) < n_views])
     if samples.csv_path is not None:
         known = {s.lower() for s in samples.ids}
-        pattern = cfg["data"]["file_pattern"]
-        orphans = []
-        for view in C.views(cfg):
-            prefix, _, suffix = pattern.format(id="\0", view=view).lower().partition("\0")
-            orphans += [p.name for stem, p in samples.index.items() if stem.startswith(prefix)
-                        and stem.endswith(suffix) and stem[len(prefix):len(stem) - len(suffix)] not in known]
+        orphans = [samples.index[stem].name for stem, sid in stem_ids(samples.index, cfg).items() if sid not in known]
         add("warning", f"image files without a row in {samples.csv_path.name} (ignored)", sorted(orphans))
     add("warning", "other files (ignored)", sorted(p.name for p in samples.stray))
 
@@ -126,42 +120,13 @@ def check(samples, cfg, split, img_size=None, decode=True):
 
     if samples.mask_paths is not None:
         no_mask = [sid for sid, m in zip(samples.ids, samples.mask_paths) if m is None]
-        needed = T.kind(cfg) == "segmentation" and split == "train"
+        needed = kind_of(cfg).mask_is_target and split == "train"
         add("error" if needed else "warning", "samples without a mask" + (
             "" if needed else " (predicted by the segmentation weights named in the config, else the whole image)"),
             no_mask)
     if split == "train" and samples.labels is not None:
-        out += label_problems(samples, cfg)
+        out += [Problem(*p) for p in kind_of(cfg).label_problems(samples)]
     return out
-
-
-def label_problems(samples, cfg):
-    cols = C.target_columns(cfg)
-    y = samples.labels
-    problems = []
-    if T.kind(cfg) == "multiclass":
-        src = cfg["targets"]["source_column"]
-        bad = [f"{samples.ids[r]}/{src}='{samples.frame[src].iloc[r]}'" for r in np.flatnonzero(np.isnan(y).any(1))]
-        if bad:
-            problems.append(Problem("error", f"{src} values outside 0..{len(cols) - 1} or missing", bad))
-        return problems
-    bad = np.isnan(y) | ~np.isin(y, [0, 1])
-    if bad.any():
-        cells = [f"{samples.ids[r]}/{cols[c]}='{samples.frame[cols[c]].iloc[r]}'" for r, c in np.argwhere(bad)]
-        problems.append(Problem("error", "label values outside {0, 1} or missing", cells))
-    prim = C.primary(cfg)
-    pi = cols.index(prim)
-    loc = [j for j in range(len(cols)) if j != pi]
-    if loc:
-        y0 = np.nan_to_num(y)
-        any_loc = y0[:, loc].max(1) > 0
-        no_primary = [samples.ids[i] for i in np.flatnonzero((y0[:, pi] == 0) & any_loc)]
-        no_location = [samples.ids[i] for i in np.flatnonzero((y0[:, pi] == 1) & ~any_loc)]
-        if no_primary:
-            problems.append(Problem("warning", f"{prim} = 0 with a location = 1", no_primary))
-        if no_location:
-            problems.append(Problem("warning", f"{prim} = 1 with no location", no_location))
-    return problems
 
 
 def report(samples, cfg, problems, limit=10):

@@ -9,6 +9,23 @@ from .errors import UserError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "kium.yaml"
 DEFAULT_WEIGHTS = PROJECT_ROOT / "weights"
+DEFAULT_CACHE = PROJECT_ROOT / "cache"
+
+# every optional key of a task YAML with the value it takes when the YAML leaves it out (filled in once, at
+# load: the code reads cfg[section][key], never a default of its own)
+DEFAULTS = {
+    "data": {"extensions": [".jpg", ".png"], "image_dir": None, "mask_dir": None, "mask_weights": None},
+    "targets": {"kind": "binary", "location_output": "binary", "stratify_column": None},
+    "preprocess": {"crop_border": True},
+    "augment": {"mirror_p": 0.0},
+    "model": {"pool": "gem", "fusion": "attention", "consistency": "softor", "dropout": 0.0,
+              "location_head": "view", "mask_mode": "none", "decoder_width": 32},
+    "train": {"warmup_epochs": 1, "patience": None, "min_epochs_fraction": 0.0, "ema_decay": 0.0, "accumulate": 1,
+              "grad_clip": 1.0, "restarts": 0, "location_loss_weight": 1.0},
+    "visibility": None,
+    "mirror": None,
+    "demo": {},
+}
 
 
 def project_path(path, default):
@@ -39,21 +56,29 @@ def load_config(path=None):
     if not isinstance(cfg, dict):
         raise UserError(f"config {path} does not hold a mapping")
     validate(cfg, path)
-    return cfg
+    return complete(cfg)
+
+
+def complete(cfg):
+    """The config with every key of DEFAULTS that it leaves out filled in (a copy; the given dict is kept)."""
+    out = copy.deepcopy(cfg)
+    for section, value in DEFAULTS.items():
+        if isinstance(value, dict):
+            node = out.setdefault(section, {})
+            if isinstance(node, dict):
+                for key, default in value.items():
+                    node.setdefault(key, copy.deepcopy(default))
+        else:
+            out.setdefault(section, copy.deepcopy(value))
+    return out
 
 
 def validate(cfg, where="config"):
+    """What every task config needs (the kind's own needs: kinds.kind_of)."""
     for key in ("task", "data", "targets", "preprocess", "model", "train"):
         if key not in cfg:
             raise UserError(f"{where}: missing section '{key}'")
     cols = cfg["targets"].get("columns") or []
-    kind = cfg["targets"].get("kind", "binary")
-    if kind not in ("binary", "multiclass", "segmentation"):
-        raise UserError(f"{where}: targets.kind must be binary, multiclass or segmentation, not '{kind}'")
-    if kind == "binary" and cfg["targets"].get("primary") not in cols:
-        raise UserError(f"{where}: targets.primary must be one of targets.columns")
-    if kind == "multiclass" and not cfg["targets"].get("source_column"):
-        raise UserError(f"{where}: a multiclass task names its label column in targets.source_column")
     views = cfg["data"].get("views") or []
     for view, names in (cfg.get("visibility") or {}).items():
         if view not in views:
@@ -115,7 +140,7 @@ def target_columns(cfg):
 
 
 def primary(cfg):
-    return cfg["targets"].get("primary")
+    return cfg["targets"].get("primary")           # None: a task without a primary column (multiclass)
 
 
 def location_columns(cfg):
@@ -128,7 +153,7 @@ def views(cfg):
 
 def visibility_matrix(cfg):
     """(n_views, n_locations) 0/1 list: which view may show which location; all ones without a map."""
-    vis = cfg.get("visibility")
+    vis = cfg["visibility"]
     locs = location_columns(cfg)
     if not vis:
         return [[1] * len(locs) for _ in views(cfg)]
@@ -137,7 +162,7 @@ def visibility_matrix(cfg):
 
 def mirror_permutations(cfg):
     """Index permutations (views, targets) for a horizontal flip, or None when the task has no mirror map."""
-    mirror = cfg.get("mirror")
+    mirror = cfg["mirror"]
     if not mirror:
         return None
 

@@ -8,23 +8,11 @@ import numpy as np
 import pandas as pd
 
 from . import config as C
-from . import targets as T
 from .errors import UserError
+from .images import looks_like_image
+from .kinds import kind_of
 
 log = logging.getLogger("harness")
-
-
-IMAGE_MAGIC = (b"\xff\xd8", b"\x89PNG")
-
-
-def looks_like_image(path):
-    """Cheap content check (first bytes are a JPEG or PNG signature), whatever the extension says."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4)
-    except OSError:
-        return False
-    return head.startswith(IMAGE_MAGIC)
 
 
 @dataclass
@@ -81,16 +69,20 @@ def index_images(root, extensions, csv_names=()):
     return found, stray
 
 
-def ids_from_files(index, cfg):
-    """Sample ids recovered from file names when there is no CSV: stems that end in a view name."""
-    pattern = cfg["data"]["file_pattern"]
-    ids = set()
+def stem_ids(index, cfg):
+    """{file stem: sample id} for the stems that are named like the config's file_pattern for some view."""
+    pattern, out = cfg["data"]["file_pattern"], {}
     for view in C.views(cfg):
         prefix, _, suffix = pattern.format(id="\0", view=view).lower().partition("\0")
         for stem in index:
             if stem.startswith(prefix) and stem.endswith(suffix) and len(stem) > len(prefix) + len(suffix):
-                ids.add(stem[len(prefix):len(stem) - len(suffix)])
-    return sorted(ids, key=lambda s: (0, int(s), s) if s.isdigit() else (1, 0, s))
+                out[stem] = stem[len(prefix):len(stem) - len(suffix)]
+    return out
+
+
+def ids_from_files(index, cfg):
+    """Sample ids recovered from file names when there is no CSV, in numeric-then-text order."""
+    return sorted(set(stem_ids(index, cfg).values()), key=lambda s: (0, int(s), s) if s.isdigit() else (1, 0, s))
 
 
 def read_csv(path, id_col):
@@ -110,8 +102,8 @@ def discover(data_dir, cfg, split):
     id_col = d["id_column"]
     csv_name = d["train_csv"] if split == "train" else d["test_csv"]
     root, csv_path = find_root(data_dir, csv_name)
-    exts = d.get("extensions", [".jpg", ".png"])
-    image_root = root / d["image_dir"] if d.get("image_dir") else root
+    exts = d["extensions"]
+    image_root = root / d["image_dir"] if d["image_dir"] else root
     index, stray = index_images(image_root, exts, (d["train_csv"], d["test_csv"]))
     if csv_path is None:
         if split == "train":
@@ -141,10 +133,8 @@ def discover(data_dir, cfg, split):
         paths.append(row)
 
     mask_paths = None
-    if d.get("mask_dir"):
+    if d["mask_dir"]:
         masks = index_images(root / d["mask_dir"], exts)[0] if (root / d["mask_dir"]).is_dir() else {}
         mask_paths = [masks.get(str(sid).lower()) for sid in ids]
-    labels = None
-    if split == "train" and T.kind(cfg) != "segmentation":
-        labels = T.read_labels(frame, cfg, csv_path)
+    labels = kind_of(cfg).read_labels(frame, csv_path) if split == "train" else None
     return Samples(ids, paths, frame, labels, csv_path, missing, unreadable, mask_paths, root, index, stray)

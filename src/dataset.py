@@ -28,20 +28,23 @@ def build_augment(aug):
 
 
 class MultiViewDataset(Dataset):
-    def __init__(self, samples, indices, cfg, train=False, seed=0, cache_dir=None):
+    """Sample i -> (views (V, C, S, S), labels (T,) or empty, i); with ``mask_is_target`` (a task that learns
+    masks) -> (image (1, S, S), mask (1, S, S), i)."""
+
+    def __init__(self, samples, indices, cfg, train=False, seed=0, cache_dir=None, mask_is_target=False):
         self.paths = [samples.paths[i] for i in indices]
         self.labels = None if samples.labels is None else samples.labels[indices]
         self.size = int(cfg["preprocess"]["img_size"])
-        self.crop = bool(cfg["preprocess"].get("crop_border", True))
+        self.crop = bool(cfg["preprocess"]["crop_border"])
         self.mean, self.std = float(cfg["preprocess"]["mean"]), float(cfg["preprocess"]["std"])
         self.train = train
         self.seed = seed
         self.augment = build_augment(cfg["augment"]) if train else None
-        self.mirror_p = float(cfg.get("augment", {}).get("mirror_p", 0.0)) if train else 0.0
+        self.mirror_p = float(cfg["augment"]["mirror_p"]) if train else 0.0
         self.mirror = C.mirror_permutations(cfg)
         self.masks = None if samples.mask_paths is None else [samples.mask_paths[i] for i in indices]
-        self.segmentation = cfg["targets"].get("kind") == "segmentation"
-        self.mask_mode = cfg["model"].get("mask_mode", "none")
+        self.mask_is_target = mask_is_target
+        self.mask_mode = cfg["model"]["mask_mode"]
         self._warned = set()
         self.cache = ViewCache(cache_dir, self.size, self.crop) if cache_dir else None
         self.mask_cache = ViewCache(cache_dir, self.size, False) if cache_dir else None
@@ -96,7 +99,7 @@ class MultiViewDataset(Dataset):
         y = torch.zeros(0) if label is None else torch.from_numpy(label)
         if mask is not None:
             m = torch.from_numpy(mask > 127).float()[None, None]          # (1, 1, S, S)
-            if self.segmentation:
+            if self.mask_is_target:
                 return x[0], m[0], i                                       # image (1, S, S), target mask
             if self.mask_mode == "masked":
                 x = x * m + (1 - m) * (-self.mean / self.std)              # outside the lungs: black

@@ -17,15 +17,15 @@ import torch
 import torch.nn.functional as F
 
 from . import config as C
-from . import targets as T
 from .check_data import guess_split, load_checked
 from .dataset import MultiViewDataset
+from .ensemble import load_folds, load_models
 from .errors import UserError, run_cli
+from .forward import logits_of
 from .io_utils import keep_previous
+from .kinds import kind_of
 from .plots import gradcam_grid
-from .predict import logits_of
 from .runtime import pick_device, setup_logging
-from .test_cmd import load_folds, load_models, thresholds_for
 
 log = logging.getLogger("harness")
 
@@ -61,20 +61,6 @@ def grad_cam(model, x, target, device):
     return torch.relu((g.mean((2, 3), keepdim=True) * f).sum(1)).detach().float().cpu()
 
 
-def label_text(cfg, probs, thresholds, truth):
-    cols = C.target_columns(cfg)
-    if T.kind(cfg) == "multiclass":
-        pred = f"predicted {cols[int(probs.argmax())]} ({probs.max():.2f})"
-        return pred + (f" | truth {cols[int(truth.argmax())]}" if truth is not None else "")
-    prim = C.primary(cfg)
-    found = [c for c in C.location_columns(cfg) if probs[cols.index(c)] >= thresholds[c]]
-    text = f"P({prim}) {probs[cols.index(prim)]:.2f} | predicted locations: {', '.join(found) or 'none'}"
-    if truth is not None:
-        true_locs = [c for c in C.location_columns(cfg) if truth[cols.index(c)] > 0.5]
-        text += f"\ntruth: {prim} {int(truth[cols.index(prim)])}, locations: {', '.join(true_locs) or 'none'}"
-    return text
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description="Grad-CAM overlays of one patient's views, as one PNG grid.",
                                 epilog="example:\n  python -m src.explain --data_dir test_set --index 0\n"
@@ -95,8 +81,8 @@ def main(argv=None):
         raise UserError(f"--out {args.out} is a folder; give a file name such as {Path(args.out) / 'gradcam.png'}")
     weights_dir = C.project_path(args.weights_dir, C.DEFAULT_WEIGHTS)
     ckpts, cfg = load_folds(weights_dir)
-    if T.kind(cfg) == "segmentation":
-        raise UserError("Grad-CAM explains classification outputs; a segmentation model's output is a map already")
+    kind = kind_of(cfg)
+    kind.check_explainable()
     # file-level checks only: decoding the whole folder to explain one patient is wasted work
     samples = load_checked(args.data_dir, cfg, guess_split(args.data_dir, cfg), decode=False)
     if args.id is not None:
@@ -114,9 +100,9 @@ def main(argv=None):
     truth = y.numpy() if y.numel() else None
 
     with torch.no_grad():
-        probs = np.mean([T.probabilities(cfg, logits_of(m, x[None], device)).cpu()[0].numpy() for m in models], 0)
+        probs = np.mean([kind.probabilities(logits_of(m, x[None], device)).cpu()[0].numpy() for m in models], 0)
     if args.target is None:
-        target = int(probs.argmax()) if T.kind(cfg) == "multiclass" else cols.index(C.primary(cfg))
+        target = kind.explain_target(probs)
     elif args.target in cols:
         target = cols.index(args.target)
     else:
@@ -129,7 +115,6 @@ def main(argv=None):
     mean, std = float(cfg["preprocess"]["mean"]), float(cfg["preprocess"]["std"])
     images = (x[:, 0].numpy() * std + mean).clip(0, 1)
 
-    thresholds = thresholds_for(weights_dir, ckpts, C.location_columns(cfg)) if T.kind(cfg) == "binary" else {}
     sid = samples.ids[index]
     out = Path(args.out or f"gradcam_{sid}.png").expanduser()
     if keep_previous(out):
@@ -137,7 +122,7 @@ def main(argv=None):
     names = views if len(views) == len(images) else [f"view {v}" for v in range(len(images))]
     gradcam_grid(images, cams, [f"{n}  ({s:.0%} of the evidence)" for n, s in zip(names, share)],
                  f"{cfg['data']['id_column']} {sid}: Grad-CAM of {cols[target]} ({len(models)} folds)\n"
-                 + label_text(cfg, probs, thresholds, truth), out)
+                 + kind.describe(probs, truth, weights_dir, ckpts), out)
     print(f"wrote {out}")
     return 0
 

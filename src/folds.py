@@ -40,3 +40,14 @@ def load_or_make(path, ids, labels, n_folds, seed):
     atomic_write_csv(pd.DataFrame({"id": list(ids), "fold": fold}), path)
     log.info("folds: wrote %s (%d folds, seed %d)", path, n_folds, seed)
     return fold
+
+
+def stratify_labels(samples, cfg):
+    """Columns the folds are stratified on: the labels, or for a task learned from masks the one-hot
+    targets.stratify_column of its CSV (when it has one)."""
+    if samples.labels is not None:
+        return np.nan_to_num(samples.labels)
+    col = cfg["targets"]["stratify_column"]
+    if col and col in samples.frame.columns:
+        return pd.get_dummies(samples.frame[col].astype(str)).to_numpy(np.float32)
+    return np.zeros((len(samples.ids), 1), np.float32)

@@ -8,6 +8,25 @@ from PIL import Image
 cv2.setNumThreads(1)  # DataLoader workers give the parallelism; OpenCV threads would oversubscribe
 
 
+# the first bytes of each image format the harness reads, and the bytes its file ends with
+SIGNATURES = {b"\xff\xd8": "jpeg", b"\x89PNG": "png"}
+ENDINGS = {"jpeg": b"\xff\xd9", "png": b"IEND\xaeB`\x82"}
+
+
+def format_of(head):
+    """'jpeg', 'png' or None from a file's first bytes."""
+    return next((k for sig, k in SIGNATURES.items() if bytes(head).startswith(sig)), None)
+
+
+def looks_like_image(path):
+    """Cheap content check (first bytes are a JPEG or PNG signature), whatever the extension says."""
+    try:
+        with open(path, "rb") as fh:
+            return format_of(fh.read(4)) is not None
+    except OSError:
+        return False
+
+
 REDUCED = {2: cv2.IMREAD_REDUCED_GRAYSCALE_2, 4: cv2.IMREAD_REDUCED_GRAYSCALE_4, 8: cv2.IMREAD_REDUCED_GRAYSCALE_8}
 
 
@@ -24,7 +43,7 @@ def header_size(source):
 
 def jpeg_reduction(buf, min_side):
     """The largest JPEG scale-down (8, 4, 2) whose result keeps a short side of at least ``min_side``, or 1."""
-    if not min_side or buf[:2].tobytes() != b"\xff\xd8":
+    if not min_side or format_of(buf[:4].tobytes()) != "jpeg":
         return 1
     size = header_size(buf)
     if size is None:
@@ -107,3 +126,11 @@ def load_view(path, size, crop=True):
     if img is None:
         return np.zeros((size, size), np.uint8), "unreadable"
     return prepare(img, size, crop), None
+
+
+def unpad(prob_square, h, w):
+    """Undo pad_square + resize: a (S, S) map back onto the original (h, w) image."""
+    size = max(h, w)
+    full = cv2.resize(prob_square, (size, size), interpolation=cv2.INTER_LINEAR)
+    top, left = (size - h) // 2, (size - w) // 2
+    return full[top:top + h, left:left + w]

@@ -2,29 +2,16 @@
 import logging
 from pathlib import Path
 
-import timm
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from . import config as C
+from .backbone import create_backbone
 from .errors import UserError
+from .unet import UNet
 
 log = logging.getLogger("harness")
-
-
-def create_backbone(name, pretrained=False, pretrained_path=None, **kwargs):
-    """A timm network; ImageNet weights from a local file (offline) or timm's hub (``pretrained``) or none."""
-    if pretrained_path:
-        kwargs.update(pretrained=True, pretrained_cfg_overlay=dict(file=str(pretrained_path)))
-    else:
-        kwargs.update(pretrained=bool(pretrained))
-    try:
-        return timm.create_model(name, **kwargs)
-    except RuntimeError as exc:
-        if "Unknown model" in str(exc):
-            raise UserError(f"timm has no model '{name}'") from None
-        raise
 
 
 class GeM(nn.Module):
@@ -182,19 +169,14 @@ class MultiViewNet(nn.Module):
         return torch.cat([loc[:, :i], prim, loc[:, i:]], dim=1)
 
 
-def model_args(cfg):
-    """Everything needed to rebuild the network; stored in every checkpoint."""
+def multiview_args(cfg, head, primary_index):
+    """Everything needed to rebuild a MultiViewNet for a task (the kinds add their head); stored in every
+    checkpoint."""
     m = cfg["model"]
-    if cfg["targets"].get("kind") == "segmentation":
-        return dict(arch="unet", backbone=m["backbone"], decoder_width=int(m.get("decoder_width", 32)))
-    cols = C.target_columns(cfg)
-    multiclass = cfg["targets"].get("kind") == "multiclass"
     return dict(backbone=m["backbone"], n_views=len(C.views(cfg)), visibility=C.visibility_matrix(cfg),
-                primary_index=0 if multiclass else cols.index(C.primary(cfg)), pool=m.get("pool", "gem"),
-                fusion=m.get("fusion", "attention"), consistency=m.get("consistency", "softor"),
-                dropout=float(m.get("dropout", 0.0)), head="flat" if multiclass else "primary_locations",
-                n_outputs=len(cols), mask_mode=m.get("mask_mode", "none"),
-                location_head=m.get("location_head", "view"))
+                primary_index=primary_index, pool=m["pool"], fusion=m["fusion"], consistency=m["consistency"],
+                dropout=float(m["dropout"]), head=head, n_outputs=len(C.target_columns(cfg)),
+                mask_mode=m["mask_mode"], location_head=m["location_head"])
 
 
 def to_device(model, device):
@@ -209,7 +191,6 @@ def build_model(args, pretrained=False, pretrained_path=None):
         raise UserError(f"--pretrained_path file not found: {pretrained_path}")
     args = dict(args)
     if args.pop("arch", "multiview") == "unet":
-        from .segmentation import UNet
         return UNet(**args, pretrained=pretrained, pretrained_path=pretrained_path)
     return MultiViewNet(**args, pretrained=pretrained, pretrained_path=pretrained_path)
 

@@ -6,7 +6,7 @@ import torch
 from timm.utils import ModelEmaV3
 from torch.nn.parallel import DistributedDataParallel
 
-from .predict import logits_of
+from .forward import logits_of
 
 
 def warmup_cosine(total_steps, warmup_steps):

@@ -76,17 +76,25 @@ def calibration_figure(y, p, columns, shown, path, subtitle=""):
     return save(fig, path)
 
 
-def evaluation_plots(y, p, columns, primary, folder, kind, source):
-    """ROC and calibration PNGs for an evaluated prediction table; returns the paths written.
-
-    Pictures already in the folder are kept as NAME.bak."""
+def keep_pictures(folder):
     for name in ("roc.png", "calibration.png"):
         keep_previous(folder / name)
+
+
+def multiclass_evaluation_plots(y, p, columns, folder, source):
+    """One-vs-rest ROC and calibration PNGs of an evaluated class table; the paths written (old ones: NAME.bak)."""
+    keep_pictures(folder)
     subtitle = f"{source}, {len(y)} samples"
-    if kind == "multiclass":
-        cols = plottable(y, columns)
-        return [roc_figure(y, p, columns, [("one-vs-rest ROC per class", cols)], folder / "roc.png", subtitle),
-                calibration_figure(y, p, columns, cols, folder / "calibration.png", subtitle)]
+    cols = plottable(y, columns)
+    return [roc_figure(y, p, columns, [("one-vs-rest ROC per class", cols)], folder / "roc.png", subtitle),
+            calibration_figure(y, p, columns, cols, folder / "calibration.png", subtitle)]
+
+
+def binary_evaluation_plots(y, p, columns, primary, folder, source):
+    """ROC (primary; locations with enough positives) and calibration PNGs of an evaluated table; the paths
+    written (pictures already in the folder are kept as NAME.bak)."""
+    keep_pictures(folder)
+    subtitle = f"{source}, {len(y)} samples"
     locs = [c for c in plottable(y, columns) if c != primary]
     labels_only = bool(locs) and all(zero_one(p[:, columns.index(c)]) for c in locs)
     title = f"locations with >= {MIN_POSITIVES} positives" + (

@@ -1,20 +1,9 @@
-"""`python train.py`: train one fold or all folds of a task."""
+"""`python train.py`: parses its options and calls training.train (one fold or all folds of a task)."""
 import argparse
-import logging
-import sys
 
 from . import config as C
-from . import distributed as D
-from . import targets as T
-from .cache import ViewCache
-from .check_data import load_checked
-from .cv import summarize
-from .errors import UserError
-from .folds import load_or_make
-from .runtime import default_workers, pick_device, setup_logging
-from .train_loop import train_fold_until_learned
-
-log = logging.getLogger("harness")
+from .runtime import setup_logging
+from .training import train
 
 EXAMPLES = """examples:
   python train.py --data_dir train_set --fold 0
@@ -76,71 +65,20 @@ def parser():
     return p
 
 
-def build_cache(samples, cfg, cache_dir, workers):
-    size, crop = int(cfg["preprocess"]["img_size"]), bool(cfg["preprocess"].get("crop_border", True))
-    ViewCache(cache_dir, size, crop).build([p for row in samples.paths for p in row], workers)
-    if samples.mask_paths is not None:
-        ViewCache(cache_dir, size, False).build(samples.mask_paths, workers)
+def overrides_of(args, cfg):
+    """{dotted config key: value} of the options given (--set entries first, named options over them)."""
+    return {**C.parse_settings(args.settings, cfg), **{v: getattr(args, k) for k, v in OVERRIDES.items()
+                                                     if getattr(args, k) is not None}}
 
 
 def main(argv=None):
     args = parser().parse_args(argv)
     setup_logging()
     cfg = C.load_config(args.config)
-    cfg = C.resolved(cfg, {**C.parse_settings(args.settings, cfg),
-                           **{v: getattr(args, k) for k, v in OVERRIDES.items()}})
-    C.validate(cfg)
-    weights_dir = C.project_path(args.weights_dir, C.DEFAULT_WEIGHTS)
-    n_folds = int(cfg["train"]["n_folds"])
-    if args.fold == "all":
-        fold_list = list(range(n_folds))
-    elif args.fold.isdigit() and int(args.fold) < n_folds:
-        fold_list = [int(args.fold)]
-    else:
-        raise UserError(f"--fold must be 0..{n_folds - 1} or 'all', not '{args.fold}'")
-    spread = args.spread_folds and D.launched_world_size() > 1
-    if args.spread_folds and args.fold != "all":
-        raise UserError("--spread_folds spreads the folds of --fold all over the processes; add --fold all")
-    if args.spread_folds and not spread:
-        log.warning("--spread_folds: not started by torchrun, so this one process trains every fold")
-    device = D.setup(pick_device(args.device), cpu_group=spread)
-    samples = load_checked(args.data_dir, cfg, "train")
-    weights_dir.mkdir(parents=True, exist_ok=True)
-    strat = T.stratify_labels(samples, cfg)
-    if D.is_main():                                  # rank 0 writes folds.csv; the others then read it
-        folds = load_or_make(weights_dir / "folds.csv", samples.ids, strat, n_folds, int(cfg["train"]["seed"]))
-    D.barrier()
-    if not D.is_main():
-        folds = load_or_make(weights_dir / "folds.csv", samples.ids, strat, n_folds, int(cfg["train"]["seed"]))
-    args.num_workers = default_workers(args.num_workers)
-    args.cache_dir = None if args.no_cache else C.project_path(args.cache_dir, C.PROJECT_ROOT / "cache")
-    if args.cache_dir is not None:
-        if D.is_main():
-            build_cache(samples, cfg, args.cache_dir, max(args.num_workers, 1))
-        D.barrier()
-    if spread:                                       # whole folds per process; no gradients are shared
-        mine = fold_list[D.global_rank()::D.world_size()]
-        log.setLevel(logging.INFO)
-        log.info("spread folds: rank %d trains fold(s) %s on %s", D.global_rank(),
-                 ", ".join(map(str, mine)) or "none (more processes than folds)", device)
-        with D.solo():
-            code = train_folds(cfg, samples, folds, mine, weights_dir, device, args)
-        D.barrier()                                  # every rank's folds done: rank 0 writes the CV summary
-    else:
-        code = train_folds(cfg, samples, folds, fold_list, weights_dir, device, args)
-    if code == 0 and D.is_main() and summarize(weights_dir, cfg, n_folds) is None:
-        print(f"CV summary: written once all {n_folds} folds have finished (python train.py --fold all --resume)")
-    D.cleanup()
-    return code
-
-
-def train_folds(cfg, samples, folds, fold_list, weights_dir, device, args):
-    """Train the folds one after another; 130 when interrupted (finished epochs are kept)."""
-    for k in fold_list:
-        try:
-            train_fold_until_learned(cfg, samples, folds, k, weights_dir, device, args)
-        except KeyboardInterrupt:
-            print(f"interrupted: fold {k}'s finished epochs are saved in {weights_dir / f'fold_{k}' / 'last.pt'}; "
-                  "run the same command with --resume to continue", file=sys.stderr)
-            return 130
+    try:
+        train(args.data_dir, cfg, args.weights_dir, args.fold, args.device, overrides_of(args, cfg), args.resume,
+              args.pretrained, args.pretrained_path, args.num_workers, args.cache_dir, args.no_cache,
+              args.spread_folds)
+    except KeyboardInterrupt:
+        return 130
     return 0

@@ -11,59 +11,53 @@ from tqdm import tqdm
 from . import checkpoint as ckpt
 from . import config as C
 from . import distributed as D
-from . import targets as T
+from . import layout
 from .config import save_config
-from .cv import never_learned, not_learned_lines
 from .dataset import MultiViewDataset, make_loader
 from .errors import UserError
 from .io_utils import atomic_write_csv, remove_stale_temps
-from .model import build_model, model_args, to_device
+from .kinds import kind_of
+from .learned import never_learned, not_learned_lines
+from .model import build_model, to_device
 from .optim import make_ema, train_step, warmup_cosine
 from .plots import training_curve
 from .runtime import add_log_file, seed_everything
-from .segmentation import dice_bce_loss
-from .segmentation import validate as seg_validate
 from .stopping import EarlyStopping
-from .validation import classification
 
 log = logging.getLogger("harness")
-
-
-def fold_dir(weights_dir, k):
-    return weights_dir / f"fold_{k}"
 
 
 def train_fold_until_learned(cfg, samples, folds, k, weights_dir, device, opts):
     """Train fold k; while it ends inside the chance band and ``train.restarts`` allows another try, move it
     aside to attempts/fold_K_seedS/ (kept, never shipped) and train it again with another seed."""
-    restarts = int(cfg["train"].get("restarts", 0))
-    attempts = weights_dir / "attempts"
+    restarts = int(cfg["train"]["restarts"])
     while True:
-        tried = len(list(attempts.glob(f"fold_{k}_seed*")))
+        tried = len(layout.attempts_of(weights_dir, k))
         seed = int(cfg["train"]["seed"]) + 1000 * tried
         summary = train_fold(C.resolved(cfg, {"train.seed": seed}) if tried else cfg, samples, folds, k,
                              weights_dir, device, opts)
         if not never_learned(summary.get("best_score"), summary.get("chance_upper", float("nan"))) \
                 or tried >= restarts:
             return summary
+        aside = layout.attempt_dir(weights_dir, k, seed)
         if D.is_main():
-            attempts.mkdir(exist_ok=True)
-            fold_dir(weights_dir, k).rename(attempts / f"fold_{k}_seed{seed}")
+            aside.parent.mkdir(exist_ok=True)
+            layout.fold_dir(weights_dir, k).rename(aside)
         D.barrier()
         log.warning("fold %d: training it again with seed %d (restart %d of %d; this try is kept in %s)",
-                    k, seed + 1000, tried + 1, restarts, attempts / f"fold_{k}_seed{seed}")
+                    k, seed + 1000, tried + 1, restarts, aside)
 
 
 def train_fold(cfg, samples, folds, k, weights_dir, device, opts):
-    """Train fold k. ``opts``: resume, pretrained, pretrained_path, num_workers. Returns the fold summary."""
-    out = fold_dir(weights_dir, k)
+    """Train fold k with ``opts`` (training.TrainOptions). Returns the fold summary."""
+    out = layout.fold_dir(weights_dir, k)
     if D.is_main():
         out.mkdir(parents=True, exist_ok=True)
         remove_stale_temps(out)
     D.barrier()
     handler = add_log_file(out / "train.log") if D.is_main() else None
     try:
-        summary = _train(cfg, samples, folds, k, out, device, opts)
+        summary = _train(cfg, samples, folds, k, weights_dir, device, opts)
         for line in not_learned_lines([(k, summary.get("best_score"), summary.get("chance_upper"))]):
             log.warning("%s", line)
         return summary
@@ -74,8 +68,9 @@ def train_fold(cfg, samples, folds, k, weights_dir, device, opts):
         D.barrier()
 
 
-def _train(cfg, samples, folds, k, out, device, opts):
-    last_path, best_path = out / "last.pt", out / "best.pt"
+def _train(cfg, samples, folds, k, weights_dir, device, opts):
+    out = layout.fold_dir(weights_dir, k)
+    last_path, best_path = layout.last(weights_dir, k), layout.best(weights_dir, k)
     state = None
     if last_path.is_file():
         if not opts.resume:
@@ -85,26 +80,24 @@ def _train(cfg, samples, folds, k, out, device, opts):
         if state.get("finished"):
             log.info("fold %d: already finished (%s), skipping", k, last_path)
             return state["summary"]
-        if state["config"] != cfg:
+        saved = C.complete(state["config"])
+        if saved != cfg:
             log.warning("fold %d: resuming with the configuration saved in last.pt, not the one given now", k)
-        cfg = state["config"]
+        cfg = saved
         log.info("fold %d: resuming after epoch %d", k, state["epoch"])
     elif best_path.is_file():
         raise UserError(f"{best_path} exists without last.pt; choose another --weights_dir (nothing is overwritten)")
 
     t = cfg["train"]
     seed, epochs, bs = int(t["seed"]), int(t["epochs"]), int(t["batch_size"])
-    if T.kind(cfg) == "segmentation":
-        loss_fn, validate = dice_bce_loss, seg_validate
-    else:
-        loss_fn, validate = (lambda logits, y: T.loss(cfg, logits, y)), classification
+    kind = kind_of(cfg)
     tr, va = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
     main = D.is_main()                     # under torchrun only rank 0 writes files
     if main:
-        save_config(cfg, out / "config.yaml")
+        save_config(cfg, layout.fold_config(weights_dir, k))
 
     seed_everything(seed + k)
-    margs = model_args(cfg)
+    margs = kind.model_args()
     if state is None:
         if opts.pretrained_path:
             log.info("backbone: %s, ImageNet weights from %s", margs["backbone"], opts.pretrained_path)
@@ -120,14 +113,15 @@ def _train(cfg, samples, folds, k, out, device, opts):
     if D.world_size() > 1:
         trained = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     opt = torch.optim.AdamW(model.parameters(), lr=float(t["lr"]), weight_decay=float(t["weight_decay"]))
-    cache = getattr(opts, "cache_dir", None)
-    train_ds = MultiViewDataset(samples, tr, cfg, train=True, seed=seed + k, cache_dir=cache)
-    val_ds = MultiViewDataset(samples, va, cfg, train=False, cache_dir=cache)
+    cache, target = opts.cache_dir, kind.mask_is_target
+    train_ds = MultiViewDataset(samples, tr, cfg, train=True, seed=seed + k, cache_dir=cache, mask_is_target=target)
+    val_ds = MultiViewDataset(samples, va, cfg, train=False, cache_dir=cache, mask_is_target=target)
     per_step = bs * D.world_size()
     steps = max(1, len(tr) // per_step if len(tr) > per_step else 1)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, warmup_cosine(epochs * steps, max(1, int(float(t.get("warmup_epochs", 1)) * steps))))
-    stopper = EarlyStopping(epochs, int(t.get("patience", epochs)), float(t.get("min_epochs_fraction", 0.0)))
+        opt, warmup_cosine(epochs * steps, max(1, int(float(t["warmup_epochs"]) * steps))))
+    patience = epochs if t["patience"] is None else int(t["patience"])
+    stopper = EarlyStopping(epochs, patience, float(t["min_epochs_fraction"]))
     start, history = 0, []
     if state is not None:
         model.load_state_dict(state["model"])
@@ -136,11 +130,11 @@ def _train(cfg, samples, folds, k, out, device, opts):
         stopper.load_state_dict(state)
         start, history = state["epoch"], state["history"]
     # the weights' moving average is what is validated, kept and shipped (created after a resume's load)
-    ema = make_ema(model, float(t.get("ema_decay", 0.0)), steps)
+    ema = make_ema(model, float(t["ema_decay"]), steps)
     if ema is not None and state is not None:
         ema.module.load_state_dict(state["ema"])
     shipped = model if ema is None else ema.module
-    accumulate, clip = int(t.get("accumulate", 1)), float(t.get("grad_clip", 1.0))
+    accumulate, clip = int(t["accumulate"]), float(t["grad_clip"])
 
     workers = opts.num_workers
     val_loader = make_loader(val_ds, bs, False, workers, device)
@@ -156,7 +150,7 @@ def _train(cfg, samples, folds, k, out, device, opts):
         bar = tqdm(loader, desc=f"fold {k} epoch {epoch + 1}/{epochs}", leave=False, dynamic_ncols=True,
                    disable=None)
         for step, (x, y, _) in enumerate(bar):
-            loss = train_step(trained, model, x, y, loss_fn, device, opt, sched, accumulate, clip, ema,
+            loss = train_step(trained, model, x, y, kind.loss, device, opt, sched, accumulate, clip, ema,
                               step=sched.last_epoch)
             seen += x.shape[0] * D.world_size()
             loss_sum += loss * (x.shape[0] * D.world_size())
@@ -165,7 +159,7 @@ def _train(cfg, samples, folds, k, out, device, opts):
         loss_sum = float(loss_sum)
         train_s = time.time() - t0
         t1 = time.time()
-        v = validate(cfg, shipped, val_loader, device, samples, va, k)
+        v = kind.validate(shipped, val_loader, device, samples, va, k)
         val_s = time.time() - t1
         row = dict(epoch=epoch + 1, train_loss=loss_sum / max(seen, 1), **v.row, lr=opt.param_groups[0]["lr"],
                    train_s=round(train_s, 2), val_s=round(val_s, 2),
@@ -175,7 +169,7 @@ def _train(cfg, samples, folds, k, out, device, opts):
         if improved and main:
             ckpt.save(dict(kind="best", model=shipped.state_dict(), model_args=margs, config=cfg, fold=k,
                            epoch=epoch + 1, ema=ema is not None, versions=ckpt.versions(), **v.extras), best_path)
-            atomic_write_csv(v.oof, out / "oof.csv")
+            atomic_write_csv(v.oof, layout.oof(weights_dir, k))
         best_epoch = stopper.best_epoch
         log.info("fold %d epoch %d/%d  train_loss %.4f  %s  %.0f views/s%s", k, epoch + 1, epochs,
                  row["train_loss"], v.text, row["train_views_per_s"], "  *best*" if improved else "")
@@ -185,7 +179,7 @@ def _train(cfg, samples, folds, k, out, device, opts):
                        chance_upper=v.chance,
                        **{key: val for key, val in history[best_epoch - 1].items() if key.startswith("val_")})
         if main:
-            atomic_write_csv(pd.DataFrame(history), out / "metrics.csv")
+            atomic_write_csv(pd.DataFrame(history), layout.metrics(weights_dir, k))
             try:                               # a picture never stops a training run
                 training_curve(history, out / "training_curve.png", f"fold {k}: {margs['backbone']}, "
                                f"{cfg['preprocess']['img_size']} px (best epoch {best_epoch})", best_epoch)

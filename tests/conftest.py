@@ -30,7 +30,7 @@ def run(script, *args, cwd=None, check=True):
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "kium"
-    run("src.demo_data", "--task", "kium", "--out", out, "--n_train", 120, "--n_test", 60, "--seed", 7,
+    run("src.tools.demo_data", "--task", "kium", "--out", out, "--n_train", 120, "--n_test", 60, "--seed", 7,
         "--size_range", 120, 170, "--lesion_scale", 4, "--workers", 2)
     return out
 

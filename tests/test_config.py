@@ -3,6 +3,7 @@ import pytest
 
 from src import config as C
 from src.errors import UserError
+from src.kinds import kind_of
 
 
 def test_kium_config_loads_with_the_organizers_columns():
@@ -42,4 +43,4 @@ def test_overrides_and_errors(tmp_path):
         C.load_config(evil)
     broken = C.resolved(cfg, {"targets.primary": "Nope"})
     with pytest.raises(UserError, match="primary"):
-        C.validate(broken)
+        kind_of(broken)                      # the kind checks what its task needs

@@ -10,9 +10,10 @@ from PIL import Image
 from src import config as C
 from src.data import discover
 from src.dataset import MultiViewDataset
-from src.model import build_model, model_args
-from src.segmentation import dice_iou
-from src.test_cmd import unpad
+from src.images import unpad
+from src.kinds import kind_of
+from src.kinds.segmentation import dice_iou
+from src.model import build_model
 
 MASKED = C.resolved(C.load_config(C.PROJECT_ROOT / "configs" / "cxr_masked.yaml"),
                     {"model.backbone": "test_efficientnet", "preprocess.img_size": 64})
@@ -25,7 +26,7 @@ FAST = ["--model", "test_efficientnet", "--img_size", "64", "--epochs", "3", "--
 @pytest.fixture(scope="module")
 def cxr(tmp_path_factory):
     out = tmp_path_factory.mktemp("cxr") / "data"
-    run("src.demo_data", "--task", "cxr", "--out", out, "--n_train", 24, "--n_test", 8, "--size_range", 80, 100)
+    run("src.tools.demo_data", "--task", "cxr", "--out", out, "--n_train", 24, "--n_test", 8, "--size_range", 80, 100)
     return out
 
 
@@ -40,7 +41,7 @@ def test_mask_modes_feed_the_network(cxr, mode, channels):
     if mode == "masked":
         outside = x[0, 0][ds[0][0][0, 0] == x[0, 0].min()]
         assert outside.numel() > 0
-    net = build_model(model_args(cfg)).eval()
+    net = build_model(kind_of(cfg).model_args()).eval()
     out = net(torch.stack([x, ds[1][0]]))
     assert out.shape == (2, 4)
 
@@ -62,7 +63,7 @@ def test_segmentation_pieces():
     dice, iou = dice_iou(pred, target)
     assert dice[0] == pytest.approx(2 * 4 / (8 + 4)) and iou[0] == pytest.approx(4 / 8)
     assert dice[1] == 1.0 and iou[1] == 1.0
-    net = build_model(model_args(SEG)).eval()
+    net = build_model(kind_of(SEG).model_args()).eval()
     assert net(torch.randn(2, 1, 64, 64)).shape == (2, 1, 64, 64)
     wide = np.zeros((30, 50), np.float32)                  # a 50x30 image was padded to 50x50
     square = cv2.resize(np.pad(np.ones_like(wide), ((10, 10), (0, 0))), (64, 64))

@@ -7,7 +7,9 @@ from conftest import run
 from src import config as C
 from src.data import Samples
 from src.errors import UserError
-from src.test_cmd import output_frame, self_check
+from src.kinds import kind_of
+from src.kinds.base import PredictionRun
+from src.output import output_frame, self_check
 
 CFG = C.load_config()
 COLS = C.target_columns(CFG)
@@ -66,8 +68,8 @@ def test_output_frame_keeps_csv_order_and_task_columns(tmp_path):
     samples = Samples(ids=ids, paths=[[None] * 8] * 4, frame=frame)
     probs = np.full((4, len(COLS)), 0.2)
     probs[1, COLS.index("R_ICA")] = 0.9
-    thresholds = {c: 0.5 for c in COLS[1:]}
-    out = output_frame(samples, CFG, probs, thresholds, location_probs=False)
+    run = PredictionRun([], [{"thresholds": {c: 0.5 for c in COLS[1:]}}], samples, tmp_path, None, 0)
+    out = output_frame(samples, CFG, kind_of(CFG).output_values(run, probs))
     assert list(out.columns) == ["Index"] + COLS
     assert out["Index"].tolist() == ids
     assert out["R_ICA"].tolist() == [0, 1, 0, 0] and out["Aneurysm"].tolist() == [0.2] * 4

@@ -6,14 +6,15 @@ import torch
 from src import checkpoint as ckpt
 from src import config as C
 from src.errors import UserError
-from src.model import build_model, model_args
-from src.targets import bce_loss
+from src.kinds import kind_of
+from src.kinds.binary import bce_loss
+from src.model import build_model
 
 CFG = C.resolved(C.load_config(), {"model.backbone": "test_efficientnet", "model.dropout": 0.0})
 
 
 def make(**over):
-    args = model_args(CFG)
+    args = kind_of(CFG).model_args()
     args.update(over)
     return build_model(args).eval()
 
@@ -68,7 +69,8 @@ def test_spatial_location_head_sees_where_a_finding_is():
 def test_checkpoint_round_trip_rebuilds_the_network(tmp_path):
     m = make()
     path = tmp_path / "best.pt"
-    ckpt.save(dict(model=m.state_dict(), model_args=model_args(CFG), config=CFG, versions=ckpt.versions()), path)
+    ckpt.save(dict(model=m.state_dict(), model_args=kind_of(CFG).model_args(), config=CFG,
+                   versions=ckpt.versions()), path)
     back = ckpt.load(path)
     m2 = build_model(back["model_args"]).eval()
     m2.load_state_dict(back["model"])
@@ -99,13 +101,13 @@ def test_pretrained_path_loads_local_rgb_weights_into_one_channel(tmp_path):
     src = timm.create_model("test_efficientnet", pretrained=False)      # an RGB ImageNet-style file
     weights = tmp_path / "imagenet.pth"
     torch.save(src.state_dict(), weights)
-    m = build_model(model_args(CFG), pretrained_path=weights)
+    m = build_model(kind_of(CFG).model_args(), pretrained_path=weights)
     stem = [k for k in src.state_dict() if k.endswith("conv_stem.weight")][0]
     got = m.backbone.state_dict()[stem]
     assert got.shape[1] == 1
     assert torch.allclose(got[:, 0], src.state_dict()[stem].sum(1), atol=1e-5)
     with pytest.raises(UserError, match="not found"):
-        build_model(model_args(CFG), pretrained_path=tmp_path / "nope.pth")
+        build_model(kind_of(CFG).model_args(), pretrained_path=tmp_path / "nope.pth")
 
 
 @pytest.mark.parametrize("task,over", [
@@ -117,7 +119,7 @@ def test_pretrained_path_loads_local_rgb_weights_into_one_channel(tmp_path):
 def test_every_parameter_gets_a_gradient(task, over):
     """DistributedDataParallel refuses parameters that take no part in the loss: build only what is used."""
     cfg = C.resolved(C.load_config(task), {"model.backbone": "test_efficientnet", **over})
-    net = build_model(model_args(cfg))
+    net = build_model(kind_of(cfg).model_args())
     channels = 2 if cfg["model"].get("mask_mode") in ("channel", "pool") else 1
     x = torch.randn(2, len(C.views(cfg)), channels, 64, 64)
     if channels == 2:

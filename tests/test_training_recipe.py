@@ -12,9 +12,9 @@ import torch
 from conftest import TRAIN_ARGS, run
 
 from src import config as C
-from src import targets as T
+from src.kinds import kind_of
 from src.metrics import auc_chance_upper, rank_within
-from src.model import build_model, model_args
+from src.model import build_model
 from src.optim import train_step, warmup_cosine
 from src.stopping import EarlyStopping
 
@@ -45,14 +45,14 @@ def test_a_late_learner_is_not_stopped_during_its_warm_up():
 def test_accumulated_chunks_give_the_large_batch_update():
     cfg = C.resolved(C.load_config(), {"model.backbone": "test_convnext", "model.dropout": 0.0})  # no BatchNorm
     torch.manual_seed(0)
-    whole = build_model(model_args(cfg))
+    whole = build_model(kind_of(cfg).model_args())
     chunked = copy.deepcopy(whole)
     x, y = torch.randn(7, 8, 1, 48, 48), (torch.rand(7, 22) < 0.3).float()     # 7 = uneven chunks 3/3/1
 
     def step(model, accumulate):
         opt = torch.optim.SGD(model.parameters(), lr=0.1)    # an update linear in the gradient
         sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(10, 1))
-        return train_step(model, model, x, y, lambda z, t: T.loss(cfg, z, t), torch.device("cpu"), opt, sched,
+        return train_step(model, model, x, y, kind_of(cfg).loss, torch.device("cpu"), opt, sched,
                           accumulate, grad_clip=1e9)
 
     before = [p.detach().clone() for p in whole.parameters()]

@@ -1,4 +1,4 @@
-"""Does every fold learn, and which CV number predicts the ensemble? `python -m src.stability --runs R1 R2 ...`
+"""Does every fold learn, and which CV number predicts the ensemble? `python -m src.tools.stability --runs R1 R2 ...`
 
 Reads finished runs (typically one configuration trained with several --seed values; scripts/stability.sh
 does that for recipe variants), predicts one fresh held-out set from the same synthetic generator
@@ -13,14 +13,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import UserError, run_cli
+from .. import layout
+from ..errors import UserError, run_cli
+from ..io_utils import atomic_write_csv
+from ..runtime import setup_logging
 from .honesty import add_heldout_args, heldout_table
-from .io_utils import atomic_write_csv
-from .runtime import setup_logging
 
 
 def run_row(weights, out, args):
-    summary_path = Path(weights) / "cv_summary.json"
+    summary_path = layout.summary(weights)
     if not summary_path.is_file():
         raise UserError(f"{summary_path} not found: every run must have finished all its folds")
     cv = json.loads(summary_path.read_text())
@@ -42,7 +43,8 @@ def run_row(weights, out, args):
 def main(argv=None):
     p = argparse.ArgumentParser(description="Fold stability and CV-estimate gaps over several finished runs.",
                                 epilog="example (scripts/stability.sh runs recipe variants x seeds this way):\n"
-                                       "  python -m src.stability --runs runs/stability/defaults/seed* --n_test 300 "
+                                       "  python -m src.tools.stability --runs runs/stability/defaults/seed* "
+                                       "--n_test 300 "
                                        "--seed 2026 --size_range 256 384 --lesion_scale 2",
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--runs", nargs="+", required=True, help="finished weights folders (each with cv_summary.json)")

@@ -1,4 +1,4 @@
-"""`python -m src.pack --out submission.zip`: the submission as one zip, only after pre-flight passed on it.
+"""`python -m src.tools.pack --out submission.zip`: the submission as one zip, only after pre-flight passed on it.
 
 Contents: code, configs, best.pt of every fold (weights only, no optimizer state), cv_summary.json,
 folds.csv, requirements.txt, SUBMISSION.md, README.md and MANIFEST.json (every file's size and sha256, the
@@ -10,17 +10,18 @@ import platform
 import zipfile
 from pathlib import Path
 
-from . import config as C
-from .checkpoint import versions
-from .errors import UserError, run_cli
+from .. import config as C
+from .. import layout
+from ..checkpoint import versions
+from ..errors import UserError, run_cli
 from .preflight import MARKER
 from .submission import fingerprint, sha256, submission_files
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description="Pack the submission into a zip (pre-flight must have passed on it).",
-                                epilog="example:\n  python -m src.preflight --data_dir sample_test_set && "
-                                       "python -m src.pack --out submission.zip",
+                                epilog="example:\n  python -m src.tools.preflight --data_dir sample_test_set && "
+                                       "python -m src.tools.pack --out submission.zip",
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="submission.zip")
     p.add_argument("--weights_dir", help="weights to ship (default: weights/ of this project)")
@@ -29,17 +30,18 @@ def main(argv=None):
     files = submission_files(weights)
     marker = weights / MARKER
     if not marker.is_file():
-        raise UserError(f"no pre-flight result in {weights}: run python -m src.preflight --data_dir SAMPLE_TEST "
+        raise UserError(f"no pre-flight result in {weights}: run python -m src.tools.preflight --data_dir SAMPLE_TEST "
                         f"--weights_dir {weights} first")
     result = json.loads(marker.read_text())
     if result.get("verdict") != "PASS":
         raise UserError(f"the last pre-flight failed ({'; '.join(result.get('reasons', []))[:200]}); fix and rerun it")
     if result.get("fingerprint") != fingerprint(files):
-        raise UserError("code, configs or weights changed since pre-flight passed; run python -m src.preflight again")
+        raise UserError("code, configs or weights changed since pre-flight passed; run python -m "
+                        "src.tools.preflight again")
     out = Path(args.out)
     if out.exists():
         raise UserError(f"{out} exists; choose another --out (nothing is overwritten)")
-    cv = json.loads((weights / "cv_summary.json").read_text()) if (weights / "cv_summary.json").is_file() else None
+    cv = json.loads(layout.summary(weights).read_text()) if layout.summary(weights).is_file() else None
     manifest = dict(files=[dict(path=rel, size=src.stat().st_size, sha256=sha256(src)) for rel, src in
                            sorted(files.items())],
                     packages=versions(), platform=platform.platform(), preflight=result,

@@ -1,4 +1,4 @@
-"""Does the CV score tell the truth? `python -m src.honesty --weights_dir W --n_test 300`
+"""Does the CV score tell the truth? `python -m src.tools.honesty --weights_dir W --n_test 300`
 
 Generates a fresh held-out set from the same synthetic generator (a seed the training data did not use),
 predicts it with test.py's code path and prints the out-of-fold CV scores (weights_dir/cv_summary.json)
@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import config as C
-from . import targets as T
+from .. import config as C
+from .. import layout
+from ..errors import UserError, run_cli
+from ..inference import predict
+from ..io_utils import atomic_write_text
+from ..kinds import kind_of
+from ..runtime import setup_logging
 from .demo_data import generate_task, task_of
-from .errors import UserError, run_cli
-from .io_utils import atomic_write_text
-from .metrics import column_aucs, nanmean, score_report
-from .runtime import setup_logging
-from .test_cmd import main as test_main
 
 
 def heldout_table(weights, out, n_test, seed, size_range=None, lesion_scale=1.0, device="auto", num_workers=None):
@@ -25,11 +25,11 @@ def heldout_table(weights, out, n_test, seed, size_range=None, lesion_scale=1.0,
 
     The held-out set (``out``/heldout_seed{seed}) is generated once and reused by later calls."""
     weights, out = Path(weights), Path(out)
-    summary_path = weights / "cv_summary.json"
+    summary_path = layout.summary(weights)
     if not summary_path.is_file():
         raise UserError(f"{summary_path} not found: finish every fold first (train.py --fold all --resume)")
     cv = json.loads(summary_path.read_text())
-    cfg = next(iter(sorted(weights.glob("fold_*/config.yaml"))), None)
+    cfg = next(iter(layout.fold_configs(weights)), None)
     cfg = C.load_config(cfg) if cfg else C.load_config()
     task = task_of(cfg)
     if task is None:
@@ -38,28 +38,11 @@ def heldout_table(weights, out, n_test, seed, size_range=None, lesion_scale=1.0,
     if not (data / "groundtruth.csv").is_file():
         generate_task(task, cfg, data, 1, n_test, seed, size_range, lesion_scale)
     pred = out / f"heldout_output_{weights.name}.csv"
-    test_args = ["--data_dir", str(data / "test_set"), "--weights_dir", str(weights), "--out", str(pred),
-                 "--device", device, "--location_probs"]
-    if num_workers is not None:
-        test_args += ["--num_workers", str(num_workers)]
-    test_main(test_args)
+    predict(data / "test_set", weights, pred, device, location_probs=True, num_workers=num_workers)
     cols = C.target_columns(cfg)
     y = pd.read_csv(data / "groundtruth.csv")[cols].to_numpy(float)
     p_ = pd.read_csv(pred)[cols].to_numpy(float)
-    if T.kind(cfg) == "binary":
-        held = score_report(y, p_, cols, C.primary(cfg), n_boot=1000)
-        rows = [("primary AUROC", cv["oof"]["primary_auc"], held["primary_auc"])]
-        # each estimate of the fold ensemble's score beside what the ensemble scored
-        rows += [(f"  estimate: {name}", value, held["primary_auc"])
-                 for name, value in cv.get("estimates", {}).items()]
-        rows += [("mean location AUROC", cv["oof"]["mean_location_auc"], held["mean_location_auc"])]
-        rows += [(f"  {c} AUROC", cv["oof"]["aucs"][c], held["aucs"][c]) for c in cols]
-        extra = f"held-out primary AUROC 95% CI: [{held['primary_auc_ci95'][0]:.4f}, {held['primary_auc_ci95'][1]:.4f}]"
-    else:
-        aucs = column_aucs(y, p_, cols)
-        rows = [("mean AUROC", cv["oof_mean_auc"], nanmean(aucs.values()))]
-        rows += [(f"  {c} AUROC", cv["oof_aucs"][c], aucs[c]) for c in cols]
-        extra = ""
+    rows, extra = kind_of(cfg).heldout_rows(cv, y, p_)
     table = pd.DataFrame(rows, columns=["score", "oof_cv", "held_out"])
     table["difference"] = table["held_out"] - table["oof_cv"]
     return table, extra
@@ -79,7 +62,7 @@ def add_heldout_args(p, out):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description="Out-of-fold CV scores beside the scores on a fresh held-out set.",
-                                epilog="example:\n  python -m src.honesty --weights_dir weights --n_test 300 "
+                                epilog="example:\n  python -m src.tools.honesty --weights_dir weights --n_test 300 "
                                        "--seed 123 --size_range 720 1255",
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--weights_dir", required=True, help="a finished training run (with cv_summary.json)")

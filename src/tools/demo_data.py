@@ -1,4 +1,4 @@
-"""Synthetic stand-in data with the real layout: `python -m src.demo_data --task kium|cxr --out DIR`.
+"""Synthetic stand-in data with the real layout: `python -m src.tools.demo_data --task kium|cxr --out DIR`.
 
 The anatomy is derived from the task config, not hard-coded: every view gets a vessel tree whose branch
 ends are the locations that view can show (the visibility map); the mirrored view of a pair is drawn
@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from . import config as C
-from .errors import UserError, run_cli
+from .. import config as C
+from ..errors import UserError, run_cli
 
 # K-ium label statistics from the brief: patients with n locations, among patients with an aneurysm
 N_LOCATIONS_WEIGHTS = {1: 402, 2: 92, 3: 23, 4: 4, 5: 2}
@@ -25,10 +25,10 @@ N_LOCATIONS_WEIGHTS = {1: 402, 2: 92, 3: 23, 4: 4, 5: 2}
 
 def view_layout(cfg):
     """{view: ({location: (x, y)}, mirrored)} in unit coordinates, from the visibility and mirror maps."""
-    mirrored = {b for _, b in (cfg.get("mirror") or {}).get("views", [])}
+    mirrored = {b for _, b in (cfg["mirror"] or {}).get("views", [])}
     layout = {}
     for view in C.views(cfg):
-        locs = (cfg.get("visibility") or {}).get(view) or C.location_columns(cfg)
+        locs = (cfg["visibility"] or {}).get(view) or C.location_columns(cfg)
         n = len(locs)
         pts = {}
         for i, loc in enumerate(locs):
@@ -124,7 +124,7 @@ def write_patient(job):
 def generate(cfg, out, n_train, n_test, seed=0, size_range=(720, 1255), lesion_scale=1.0, workers=None):
     out = Path(out)
     id_col, cols, locs = cfg["data"]["id_column"], C.target_columns(cfg), C.location_columns(cfg)
-    demo = cfg.get("demo", {})
+    demo = cfg["demo"]
     stats = dict(aneurysm_rate=float(demo.get("primary_rate", 0.46)),
                  location_weights=demo.get("location_weights", {}))
     rng = np.random.default_rng(seed)
@@ -192,7 +192,7 @@ def generate_cxr(cfg, out, n_train, n_test, seed=0, size_range=(256, 320)):
     out = Path(out)
     id_col, cols = cfg["data"]["id_column"], C.target_columns(cfg)
     src = cfg["targets"]["source_column"]
-    weights = np.array(cfg.get("demo", {}).get("grade_weights", [1] * len(cols)), float)
+    weights = np.array(cfg["demo"].get("grade_weights", [1] * len(cols)), float)
     rng = np.random.default_rng(seed)
     tables = {}
     for name, n, offset in (("train", n_train, 0), ("test", n_test, n_train)):
@@ -237,9 +237,23 @@ def task_of(cfg):
                  if C.load_config(C.PROJECT_ROOT / "configs" / f)["task"] == cfg["task"]), None)
 
 
+def make_demo(task, out, n_train, n_test, seed=0, size_range=None, lesion_scale=1.0, workers=None):
+    """A synthetic data set of ``task`` ('kium' | 'cxr') in the real layout under ``out`` (train_set/,
+    test_set/, groundtruth.csv); never over an existing one. Returns the label tables."""
+    if task not in TASK_CONFIGS:
+        raise UserError(f"no synthetic generator for task '{task}' (choose from {', '.join(TASK_CONFIGS)})")
+    cfg = C.load_config(C.PROJECT_ROOT / "configs" / TASK_CONFIGS[task])
+    out = Path(out)
+    if (out / "train_set").exists() or (out / "test_set").exists():
+        raise UserError(f"{out} already holds a data set; choose another --out (nothing is overwritten)")
+    if n_train < 1 or n_test < 1:
+        raise UserError("--n_train and --n_test must be at least 1")
+    return generate_task(task, cfg, out, n_train, n_test, seed, size_range, lesion_scale, workers)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description="Write a synthetic data set in the task's real layout.",
-                                epilog="example:\n  python -m src.demo_data --task kium --out demo --n_train 600 "
+                                epilog="example:\n  python -m src.tools.demo_data --task kium --out demo --n_train 600 "
                                        "--n_test 300", formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--task", default="kium", choices=sorted(TASK_CONFIGS),
                    help="kium: 8-view angiography; cxr: chest X-ray + lung masks (default kium)")
@@ -252,14 +266,10 @@ def main(argv=None):
     p.add_argument("--lesion_scale", type=float, default=1.0, help="aneurysm radius multiplier (default 1)")
     p.add_argument("--workers", type=int, help="processes (default: all CPUs)")
     args = p.parse_args(argv)
-    cfg = C.load_config(C.PROJECT_ROOT / "configs" / TASK_CONFIGS[args.task])
     out = Path(args.out)
-    if (out / "train_set").exists() or (out / "test_set").exists():
-        raise UserError(f"{out} already holds a data set; choose another --out (nothing is overwritten)")
-    if args.n_train < 1 or args.n_test < 1:
-        raise UserError("--n_train and --n_test must be at least 1")
-    tables = generate_task(args.task, cfg, out, args.n_train, args.n_test, args.seed, args.size_range,
-                           args.lesion_scale, args.workers)
+    tables = make_demo(args.task, out, args.n_train, args.n_test, args.seed, args.size_range, args.lesion_scale,
+                       args.workers)
+    cfg = C.load_config(C.PROJECT_ROOT / "configs" / TASK_CONFIGS[args.task])
     if args.task == "cxr":
         print(f"wrote {out}: {args.n_train} train (images, masks, train.csv) / {args.n_test} test (images, "
               "test.csv; no masks) samples and groundtruth.csv")

@@ -11,7 +11,7 @@ def logits_of(model, x, device):
 
 
 @torch.no_grad()
-def predict(models, loader, device, mirror=None, desc=None, activation=torch.sigmoid):
+def predict_loader(models, loader, device, mirror=None, desc=None, activation=torch.sigmoid):
     """Mean probability (``activation`` of the logits) over ``models`` (and the mirrored input, ``mirror``).
 
     mirror = (view permutation, target permutation): the input's views are swapped and flipped

@@ -1,4 +1,4 @@
-"""Run the submission the way an organizer will: `python -m src.preflight --data_dir SAMPLE_TEST [--gt GT]`.
+"""Run the submission the way an organizer will: `python -m src.tools.preflight --data_dir SAMPLE_TEST [--gt GT]`.
 
 Copies the submission (code, configs, fold weights, requirements.txt, documents; nothing else) into a temporary
 folder and runs its test.py there from another working directory, with the network switched off for the
@@ -22,13 +22,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import config as C
-from .checkpoint import load
-from .data import find_root, read_csv
-from .errors import UserError, run_cli
-from .io_utils import atomic_write_text
+from .. import config as C
+from ..checkpoint import load
+from ..data import find_root, read_csv
+from ..errors import UserError, run_cli
+from ..io_utils import atomic_write_text
+from ..output import output_problems
 from .submission import fingerprint, submission_files, unpinned_imports
-from .test_cmd import output_problems
 
 MARKER = "preflight.json"
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
@@ -80,7 +80,7 @@ def check_output(out_csv, data_dir, cfg):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description="Check the submission the way an organizer will run it.",
-                                epilog="example:\n  python -m src.preflight --data_dir demo/test_set --gt "
+                                epilog="example:\n  python -m src.tools.preflight --data_dir demo/test_set --gt "
                                        "demo/groundtruth.csv", formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data_dir", required=True, help="a sample test folder in the organizers' layout")
     p.add_argument("--gt", help="its ground truth (then evaluate.py runs too)")

@@ -1,4 +1,4 @@
-"""`python -m src.bench`: the speed and memory targets, measured in one run, printed and written as JSON.
+"""`python -m src.tools.bench`: the speed and memory targets, measured in one run, printed and written as JSON.
 
 P1 training: steady-state views/s of the real training loop (train.py, data loading included) over the
    backbone-only ceiling measured in the same run (same model, size, batch, precision; synthetic tensors
@@ -23,12 +23,14 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from . import checkpoint as ckpt
-from . import config as C
+from .. import checkpoint as ckpt
+from .. import config as C
+from .. import layout
+from ..errors import UserError, run_cli
+from ..io_utils import atomic_write_text
+from ..kinds import kind_of
+from ..model import build_model, to_device
 from .demo_data import generate
-from .errors import UserError, run_cli
-from .io_utils import atomic_write_text
-from .model import build_model, model_args, to_device
 
 
 def tree_rss(pid):
@@ -91,10 +93,10 @@ def dataset(work, n_train, n_test, size_range):
 def fake_folds(cfg, weights_dir, n_folds=5):
     """Randomly initialised fold checkpoints: enough to time inference without training first."""
     for k in range(n_folds):
-        path = weights_dir / f"fold_{k}" / "best.pt"
+        path = layout.best(weights_dir, k)
         if path.is_file():
             continue
-        margs = model_args(cfg)
+        margs = kind_of(cfg).model_args()
         net = build_model(margs)
         thresholds = {c: 0.5 for c in C.location_columns(cfg)}
         ckpt.save(dict(kind="best", model=net.state_dict(), model_args=margs, config=cfg, fold=k, epoch=0,
@@ -122,7 +124,7 @@ def gpu_train_ceiling(model, size, batch, n_views, steps=30):
 
 @torch.no_grad()
 def gpu_inference_time(cfg, n_patients, batch, n_folds=5):
-    nets = [to_device(build_model(model_args(cfg)), torch.device("cuda")).eval() for _ in range(n_folds)]
+    nets = [to_device(build_model(kind_of(cfg).model_args()), torch.device("cuda")).eval() for _ in range(n_folds)]
     size, v = int(cfg["preprocess"]["img_size"]), len(C.views(cfg))
     x = torch.randn(batch, v, 1, size, size, device="cuda")
     for net in nets:
@@ -140,8 +142,8 @@ def gpu_inference_time(cfg, n_patients, batch, n_folds=5):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description="Measure P1-P4 (speed and memory targets) and print them.",
-                                epilog="example:\n  python -m src.bench --out bench_out            # GPU: all four\n"
-                                       "  python -m src.bench --only P3,P4 --p3_sizes 100,200   # CPU machine",
+                                epilog="example:\n  python -m src.tools.bench --out bench_out        # GPU: all four\n"
+                                       "  python -m src.tools.bench --only P3,P4 --p3_sizes 100,200   # CPU machine",
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="bench_out", help="folder for bench.json")
     p.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "mvharness_bench"),
@@ -188,7 +190,7 @@ def main(argv=None):
             data = dataset(work, args.p1_patients, 10, tuple(args.size_range))
             weights = work / f"p1_{time.time_ns()}"
             run_measured(train_cmd(data, weights, 3, args.model, args.img_size, args.batch_size))
-            m = pd.read_csv(weights / "fold_0" / "metrics.csv")
+            m = pd.read_csv(layout.metrics(weights, 0))
             real = float(m["train_views_per_s"].iloc[1:].mean())         # steady state: after the first epoch
             ceiling = gpu_train_ceiling(args.model, args.img_size, args.batch_size, 8)
             results.update(p1_real_views_per_s=real, p1_ceiling_views_per_s=ceiling)

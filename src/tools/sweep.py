@@ -1,4 +1,5 @@
-"""Compare recipes by out-of-fold score: `python -m src.sweep --data_dir DIR --grid "pool=max,gem img_size=384,512"`.
+"""Compare recipes by out-of-fold score:
+`python -m src.tools.sweep --data_dir DIR --grid "pool=max,gem img_size=384,512"`.
 
 Every combination of the grid is trained over the chosen folds (all combinations share one folds.csv), each
 in its own weights folder under --out; finished folds are skipped, so an interrupted sweep resumes where it
@@ -14,14 +15,16 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from . import config as C
-from . import targets as T
-from .cv import read_oof, summarize_oof
-from .errors import UserError, run_cli
-from .io_utils import atomic_write_csv
-from .runtime import setup_logging
-from .train_cmd import OVERRIDES
-from .train_cmd import main as train_main
+from .. import config as C
+from .. import layout
+from ..cv import read_oof
+from ..errors import UserError, run_cli
+from ..io_utils import atomic_write_csv
+from ..kinds import kind_of
+from ..runtime import setup_logging
+from ..train_cmd import OVERRIDES, overrides_of
+from ..train_cmd import parser as train_parser
+from ..training import train
 
 
 def parse_grid(text):
@@ -46,20 +49,10 @@ def run_name(combo):
 
 
 def leaderboard_row(name, combo, cfg, weights, folds):
-    oof = read_oof(weights, folds)
-    s, _ = summarize_oof(oof, cfg)               # train.py has printed this summary already
-    row = dict(run=name, **{k.split(".")[-1]: v for k, v in combo.items()}, folds=len(folds))
-    if T.kind(cfg) == "binary":
-        rep = s["oof"]
-        row.update(oof_primary_auc=rep["primary_auc"], mean_location_auc=rep["mean_location_auc"],
-                   organizers_auc=rep["primary_auc"], organizers_location_accuracy=rep["location_accuracy"],
-                   all_zeros_location_accuracy=rep["location_accuracy_all_zeros"],
-                   fold_sd=s["primary_auc_fold_std"])
-    elif T.kind(cfg) == "multiclass":
-        row.update(oof_mean_auc=s["oof_mean_auc"], oof_accuracy=s["oof_accuracy"])
-    else:
-        row.update(oof_dice=s["oof_dice"], oof_iou=s["oof_iou"])
-    times = [pd.read_csv(weights / f"fold_{k}" / "metrics.csv")[["train_s", "val_s"]].to_numpy().sum() for k in folds]
+    summary, _ = kind_of(cfg).summarize(read_oof(weights, folds))     # train.py has printed this summary already
+    row = dict(run=name, **{k.split(".")[-1]: v for k, v in combo.items()}, folds=len(folds),
+               **kind_of(cfg).leaderboard(summary))
+    times = [pd.read_csv(layout.metrics(weights, k))[["train_s", "val_s"]].to_numpy().sum() for k in folds]
     row["wall_s_per_fold"] = round(sum(times) / len(times), 1)
     return row
 
@@ -67,8 +60,9 @@ def leaderboard_row(name, combo, cfg, weights, folds):
 def main(argv=None):
     p = argparse.ArgumentParser(description="Train every combination of a grid over the folds and rank them by "
                                             "out-of-fold score.", formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog='example:\n  python -m src.sweep --data_dir train_set --grid "pool=max,gem,attn '
-                                       'img_size=384,512 model=resnet18,efficientnet_b0" --best best.yaml\n'
+                                epilog='example:\n  python -m src.tools.sweep --data_dir train_set '
+                                       '--grid "pool=max,gem,attn img_size=384,512 model=resnet18,efficientnet_b0" '
+                                       '--best best.yaml\n'
                                        "  extra train.py options go after --, e.g. -- --epochs 10 --pretrained")
     p.add_argument("--data_dir", required=True)
     p.add_argument("--config", help="task YAML or name (default: configs/kium.yaml)")
@@ -80,12 +74,13 @@ def main(argv=None):
     p.add_argument("train_args", nargs=argparse.REMAINDER, help="after --: options passed to every train.py run")
     args = p.parse_args(argv)
     setup_logging()
-    base = C.load_config(args.config)
     grid = parse_grid(args.grid)
+    # the train.py options after --, read by train.py's own parser: they apply to every combination
+    targs = train_parser().parse_args(["--data_dir", args.data_dir, "--fold", "all"]
+                                      + [a for a in args.train_args if a != "--"])
+    base = C.load_config(args.config)
+    base = C.resolved(base, overrides_of(targs, base))
     n_folds = int(base["train"]["n_folds"])
-    extra = [a for a in args.train_args if a != "--"]
-    if "--n_folds" in extra:
-        n_folds = int(extra[extra.index("--n_folds") + 1])
     folds = [int(f) for f in args.folds.split(",")] if args.folds else list(range(n_folds))
     if any(f < 0 or f >= n_folds for f in folds):
         raise UserError(f"--folds must lie in 0..{n_folds - 1}")
@@ -99,16 +94,16 @@ def main(argv=None):
         C.validate(cfg, name)
         weights.mkdir(parents=True, exist_ok=True)
         C.save_config(cfg, weights / "sweep_config.yaml")
-        if (out / "folds.csv").is_file() and not (weights / "folds.csv").is_file():
-            shutil.copy(out / "folds.csv", weights / "folds.csv")           # one split for every combination
+        if layout.folds_csv(out).is_file() and not layout.folds_csv(weights).is_file():
+            shutil.copy(layout.folds_csv(out), layout.folds_csv(weights))   # one split for every combination
         print(f"[sweep {i}/{len(combos)}] {name}", flush=True)
-        for k in folds:
-            train_main(["--config", str(weights / "sweep_config.yaml"), "--data_dir", args.data_dir, "--fold",
-                        str(k), "--weights_dir", str(weights), "--resume", *extra])
-        if not (out / "folds.csv").is_file():
-            shutil.copy(weights / "folds.csv", out / "folds.csv")
+        train(args.data_dir, cfg, weights, folds, targs.device, resume=True, pretrained=targs.pretrained,
+              pretrained_path=targs.pretrained_path, num_workers=targs.num_workers, cache_dir=targs.cache_dir,
+              no_cache=targs.no_cache)
+        if not layout.folds_csv(out).is_file():
+            shutil.copy(layout.folds_csv(weights), layout.folds_csv(out))
         # what was trained: the grid's values and the options after -- (model, size, epochs, ...)
-        configs[name] = C.load_config(weights / f"fold_{folds[0]}" / "config.yaml")
+        configs[name] = C.load_config(layout.fold_config(weights, folds[0]))
         rows.append(leaderboard_row(name, combo, cfg, weights, folds))
     table = pd.DataFrame(rows)
     headline = next(c for c in ("oof_primary_auc", "oof_mean_auc", "oof_dice") if c in table.columns)

@@ -1,4 +1,4 @@
-"""Does masking help? `python -m src.measure_masking --data_dir DIR/train_set`
+"""Does masking help? `python -m src.tools.measure_masking --data_dir DIR/train_set`
 
 Trains the masked chest-X-ray classifier once per mask mode (none = the unmasked image, masked, channel,
 pool) over the same folds and prints the out-of-fold scores side by side; writes them as CSV and Markdown.
@@ -10,18 +10,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import config as C
-from .errors import UserError, run_cli
-from .io_utils import atomic_write_csv, atomic_write_text
-from .train_cmd import main as train_main
+from .. import config as C
+from .. import layout
+from ..errors import UserError, run_cli
+from ..io_utils import atomic_write_csv, atomic_write_text
+from ..training import train
 
 MODES = ["none", "masked", "channel", "pool"]
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description="Train unmasked vs masked (each mask mode) and compare OOF AUROC.",
-                                epilog="example:\n  python -m src.demo_data --task cxr --out cxr --n_train 400\n"
-                                       "  python -m src.measure_masking --data_dir cxr/train_set --out runs/masking",
+                                epilog="example:\n  python -m src.tools.demo_data --task cxr --out cxr --n_train 400\n"
+                                       "  python -m src.tools.measure_masking --data_dir cxr/train_set "
+                                       "--out runs/masking",
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data_dir", required=True, help="training folder (images/, masks/, train.csv)")
     p.add_argument("--config", default=str(C.PROJECT_ROOT / "configs" / "cxr_masked.yaml"))
@@ -41,18 +43,17 @@ def main(argv=None):
         raise UserError(f"unknown mask modes {sorted(set(modes) - set(MODES))} (choose from {MODES})")
     out = Path(args.out)
     base = C.load_config(args.config)
-    common = ["--data_dir", args.data_dir, "--fold", "all", "--device", args.device, "--resume"]
-    for opt in ("model", "img_size", "epochs", "batch_size", "lr", "n_folds", "num_workers"):
-        if getattr(args, opt) is not None:
-            common += [f"--{opt}", str(getattr(args, opt))]
+    sizes = {"model": "model.backbone", "img_size": "preprocess.img_size", "epochs": "train.epochs",
+             "batch_size": "train.batch_size", "lr": "train.lr", "n_folds": "train.n_folds"}
+    overrides = {key: getattr(args, opt) for opt, key in sizes.items() if getattr(args, opt) is not None}
     rows = []
     for mode in modes:
-        cfg = C.resolved(base, {"model.mask_mode": mode})
-        cfg_path = out / f"config_{mode}.yaml"
-        C.save_config(cfg, cfg_path)
+        cfg = C.resolved(base, {**overrides, "model.mask_mode": mode})
+        C.save_config(cfg, out / f"config_{mode}.yaml")
         t0 = time.time()
-        train_main(common + ["--config", str(cfg_path), "--weights_dir", str(out / f"weights_{mode}")])
-        summary = json.loads((out / f"weights_{mode}" / "cv_summary.json").read_text())
+        weights = out / f"weights_{mode}"
+        train(args.data_dir, cfg, weights, "all", args.device, resume=True, num_workers=args.num_workers)
+        summary = json.loads(layout.summary(weights).read_text())
         rows.append(dict(mask_mode=mode, oof_mean_auc=summary["oof_mean_auc"], oof_accuracy=summary["oof_accuracy"],
                          **{f"auc_{c}": a for c, a in summary["oof_aucs"].items()},
                          fold_mean_auc_sd=pd.Series(summary["per_fold_mean_auc"]).std(),

@@ -7,10 +7,12 @@ import re
 import sys
 from pathlib import Path
 
-from . import config as C
+from .. import config as C
+from .. import layout
 
 CODE = ["train.py", "test.py", "evaluate.py", "requirements.txt", "SUBMISSION.md", "README.md"]
-WEIGHT_FILES = ["cv_summary.json", "folds.csv"]
+WEIGHT_FILES = [layout.SUMMARY, layout.FOLDS_CSV]
+TOOLS = "tools"                  # src/tools/: developer tools, never shipped
 
 
 def submission_files(weights_dir, root=C.PROJECT_ROOT):
@@ -18,10 +20,12 @@ def submission_files(weights_dir, root=C.PROJECT_ROOT):
     only best.pt of each fold (no last.pt with optimizer state), no data, caches or logs."""
     root, weights_dir = Path(root), Path(weights_dir)
     files = {name: root / name for name in CODE if (root / name).is_file()}
-    files.update({str(p.relative_to(root)): p for p in sorted((root / "src").glob("*.py"))})
+    # the core package with its sub-packages (kinds/), not the developer tools (src/tools/)
+    files.update({str(p.relative_to(root)): p for p in sorted((root / "src").rglob("*.py"))
+                  if TOOLS not in p.relative_to(root / "src").parts[:-1]})
     files.update({str(p.relative_to(root)): p for p in sorted((root / "configs").glob("*.yaml"))})
-    for p in sorted(weights_dir.glob("fold_*/best.pt")):
-        files[f"weights/{p.parent.name}/best.pt"] = p
+    for p in layout.best_checkpoints(weights_dir):
+        files[f"weights/{p.relative_to(weights_dir).as_posix()}"] = p
     for name in WEIGHT_FILES:
         if (weights_dir / name).is_file():
             files[f"weights/{name}"] = weights_dir / name

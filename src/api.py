@@ -1,0 +1,12 @@
+"""The pipeline as plain functions, for a notebook or a script (the commands parse options and call these):
+
+    from src.api import train, predict, evaluate
+    train("demo/train_set", "kium", "runs/w", overrides={"train.epochs": 3})     # -> CV summary (dict)
+    table = predict("demo/test_set", "runs/w", out="output.csv")                 # -> output table (DataFrame)
+    scores = evaluate("output.csv", "demo/groundtruth.csv", "kium")              # -> scores (dict)
+"""
+from .evaluation import evaluate
+from .inference import predict
+from .training import train
+
+__all__ = ["train", "predict", "evaluate"]

@@ -1,0 +1,121 @@
+"""train(): the cross-validation run under `python train.py` (folds, cache, processes, CV summary), as a
+plain function a notebook can call."""
+import logging
+import sys
+from dataclasses import dataclass
+
+from . import config as C
+from . import distributed as D
+from . import layout
+from .cache import ViewCache
+from .check_data import load_checked
+from .cv import summarize
+from .errors import UserError
+from .folds import load_or_make, stratify_labels
+from .kinds import kind_of
+from .runtime import default_workers, pick_device
+from .train_loop import train_fold_until_learned
+
+log = logging.getLogger("harness")
+
+
+@dataclass
+class TrainOptions:
+    """How a fold is trained, beyond its config."""
+    resume: bool = False
+    pretrained: bool = False
+    pretrained_path: str = None
+    num_workers: int = 0
+    cache_dir: object = None          # None: every image decoded in every epoch
+
+
+def task_config(config=None, overrides=None):
+    """A task config (a dict, a YAML path or a task name; None: configs/kium.yaml) with ``{'section.key':
+    value}`` overrides, checked."""
+    cfg = C.complete(config) if isinstance(config, dict) else C.load_config(config)
+    cfg = C.resolved(cfg, overrides or {})
+    C.validate(cfg)
+    kind_of(cfg)
+    return cfg
+
+
+def fold_list(folds, n_folds):
+    """'all', an int, a digit string or a list -> the fold numbers; a UserError outside 0..n_folds-1."""
+    if folds == "all":
+        return list(range(n_folds))
+    items = folds if isinstance(folds, (list, tuple)) else [folds]
+    out = []
+    for f in items:
+        if not (isinstance(f, int) or str(f).isdigit()) or not 0 <= int(f) < n_folds:
+            raise UserError(f"--fold must be 0..{n_folds - 1} or 'all', not '{folds}'")
+        out.append(int(f))
+    return out
+
+
+def build_cache(samples, cfg, cache_dir, workers):
+    size, crop = int(cfg["preprocess"]["img_size"]), bool(cfg["preprocess"]["crop_border"])
+    ViewCache(cache_dir, size, crop).build([p for row in samples.paths for p in row], workers)
+    if samples.mask_paths is not None:
+        ViewCache(cache_dir, size, False).build(samples.mask_paths, workers)
+
+
+def train(data_dir, config=None, weights_dir=None, folds="all", device="auto", overrides=None, resume=False,
+          pretrained=False, pretrained_path=None, num_workers=None, cache_dir=None, no_cache=False,
+          spread_folds=False):
+    """Train ``folds`` of a task on ``data_dir`` into ``weights_dir`` (default: weights/ of the project).
+
+    Returns the CV summary once every fold has finished (None before that). A KeyboardInterrupt keeps the
+    finished epochs (train again with resume=True) and is raised again after saying so."""
+    cfg = task_config(config, overrides)
+    weights_dir = C.project_path(weights_dir, C.DEFAULT_WEIGHTS)
+    n_folds = int(cfg["train"]["n_folds"])
+    chosen = fold_list(folds, n_folds)
+    spread = spread_folds and D.launched_world_size() > 1
+    if spread_folds and folds != "all":
+        raise UserError("--spread_folds spreads the folds of --fold all over the processes; add --fold all")
+    if spread_folds and not spread:
+        log.warning("--spread_folds: not started by torchrun, so this one process trains every fold")
+    device = D.setup(pick_device(device), cpu_group=spread)
+    try:
+        samples = load_checked(data_dir, cfg, "train")
+        weights_dir.mkdir(parents=True, exist_ok=True)
+        strat, seed = stratify_labels(samples, cfg), int(cfg["train"]["seed"])
+        if D.is_main():                              # rank 0 writes folds.csv; the others then read it
+            split = load_or_make(layout.folds_csv(weights_dir), samples.ids, strat, n_folds, seed)
+        D.barrier()
+        if not D.is_main():
+            split = load_or_make(layout.folds_csv(weights_dir), samples.ids, strat, n_folds, seed)
+        opts = TrainOptions(resume, pretrained, pretrained_path, default_workers(num_workers),
+                            None if no_cache else C.project_path(cache_dir, C.DEFAULT_CACHE))
+        if opts.cache_dir is not None:
+            if D.is_main():
+                build_cache(samples, cfg, opts.cache_dir, max(opts.num_workers, 1))
+            D.barrier()
+        if spread:                                   # whole folds per process; no gradients are shared
+            mine = chosen[D.global_rank()::D.world_size()]
+            log.setLevel(logging.INFO)
+            log.info("spread folds: rank %d trains fold(s) %s on %s", D.global_rank(),
+                     ", ".join(map(str, mine)) or "none (more processes than folds)", device)
+            with D.solo():
+                train_folds(cfg, samples, split, mine, weights_dir, device, opts)
+            D.barrier()                              # every rank's folds done: rank 0 writes the CV summary
+        else:
+            train_folds(cfg, samples, split, chosen, weights_dir, device, opts)
+        summary = summarize(weights_dir, cfg, n_folds) if D.is_main() else None
+        if summary is None and D.is_main():
+            print(f"CV summary: written once all {n_folds} folds have finished (python train.py --fold all "
+                  "--resume)")
+        return summary
+    finally:
+        D.cleanup()
+
+
+def train_folds(cfg, samples, split, chosen, weights_dir, device, opts):
+    """Train the folds one after another; on Ctrl-C say where the finished epochs are, then raise again."""
+    for k in chosen:
+        try:
+            train_fold_until_learned(cfg, samples, split, k, weights_dir, device, opts)
+        except KeyboardInterrupt:
+            print(f"interrupted: fold {k}'s finished epochs are saved in {layout.last(weights_dir, k)}; "
+                  "run the same command with --resume to continue", file=sys.stderr)
+            raise
