@@ -15,6 +15,7 @@ from . import layout
 from .config import save_config
 from .dataset import MultiViewDataset, make_loader
 from .errors import UserError
+from .interrupts import ctrl_c_after
 from .io_utils import atomic_write_csv, remove_stale_temps
 from .kinds import kind_of
 from .learned import never_learned, not_learned_lines
@@ -178,17 +179,18 @@ def _train(cfg, samples, folds, k, weights_dir, device, opts):
         summary = dict(fold=k, best_epoch=best_epoch, epochs_run=epoch + 1, best_score=stopper.best[0],
                        chance_upper=v.chance,
                        **{key: val for key, val in history[best_epoch - 1].items() if key.startswith("val_")})
-        if main:
-            atomic_write_csv(pd.DataFrame(history), layout.metrics(weights_dir, k))
-            try:                               # a picture never stops a training run
-                training_curve(history, out / "training_curve.png", f"fold {k}: {margs['backbone']}, "
-                               f"{cfg['preprocess']['img_size']} px (best epoch {best_epoch})", best_epoch)
-            except Exception as exc:  # noqa: BLE001
-                log.warning("fold %d: training_curve.png not drawn (%s)", k, exc)
-            ckpt.save(dict(kind="last", model=model.state_dict(), optimizer=opt.state_dict(),
-                           scheduler=sched.state_dict(), config=cfg, fold=k, epoch=epoch + 1,
-                           **({} if ema is None else dict(ema=ema.module.state_dict())), **stopper.state_dict(),
-                           history=history, finished=finished, summary=summary), last_path)
+        with ctrl_c_after():                   # a Ctrl-C lands once the epoch's metrics.csv and last.pt agree
+            if main:
+                atomic_write_csv(pd.DataFrame(history), layout.metrics(weights_dir, k))
+                try:                               # a picture never stops a training run
+                    training_curve(history, out / "training_curve.png", f"fold {k}: {margs['backbone']}, "
+                                   f"{cfg['preprocess']['img_size']} px (best epoch {best_epoch})", best_epoch)
+                except Exception as exc:  # noqa: BLE001
+                    log.warning("fold %d: training_curve.png not drawn (%s)", k, exc)
+                ckpt.save(dict(kind="last", model=model.state_dict(), optimizer=opt.state_dict(),
+                               scheduler=sched.state_dict(), config=cfg, fold=k, epoch=epoch + 1,
+                               **({} if ema is None else dict(ema=ema.module.state_dict())), **stopper.state_dict(),
+                               history=history, finished=finished, summary=summary), last_path)
         if stop:
             log.info("fold %d: early stop, no better validation score for %d epochs", k, stopper.bad)
             break

@@ -12,6 +12,7 @@ from .check_data import load_checked
 from .cv import summarize
 from .errors import UserError
 from .folds import load_or_make, stratify_labels
+from .interrupts import ctrl_c_remembered
 from .kinds import kind_of
 from .runtime import default_workers, pick_device
 from .train_loop import train_fold_until_learned
@@ -112,10 +113,11 @@ def train(data_dir, config=None, weights_dir=None, folds="all", device="auto", o
 
 def train_folds(cfg, samples, split, chosen, weights_dir, device, opts):
     """Train the folds one after another; on Ctrl-C say where the finished epochs are, then raise again."""
-    for k in chosen:
-        try:
-            train_fold_until_learned(cfg, samples, split, k, weights_dir, device, opts)
-        except KeyboardInterrupt:
-            print(f"interrupted: fold {k}'s finished epochs are saved in {layout.last(weights_dir, k)}; "
-                  "run the same command with --resume to continue", file=sys.stderr)
-            raise
+    with ctrl_c_remembered():
+        for k in chosen:
+            try:
+                train_fold_until_learned(cfg, samples, split, k, weights_dir, device, opts)
+            except KeyboardInterrupt:
+                print(f"interrupted: fold {k}'s finished epochs are saved in {layout.last(weights_dir, k)}; "
+                      "run the same command with --resume to continue", file=sys.stderr)
+                raise

@@ -1,4 +1,5 @@
 """Faults an organizer or a participant meets: broken weight folders, empty data, Ctrl-C during training."""
+import os
 import shutil
 import signal
 import subprocess
@@ -6,8 +7,11 @@ import sys
 import time
 
 import pandas as pd
+import pytest
 import torch
 from conftest import ROOT, TRAIN_ARGS, run
+
+from src.interrupts import ctrl_c_after, ctrl_c_remembered
 
 
 def one_line_error(proc, needle):
@@ -60,15 +64,22 @@ def test_ctrl_c_saves_the_finished_epochs_and_resume_finishes(demo, tmp_path):
     weights = tmp_path / "w"
     args = [sys.executable, str(ROOT / "train.py"), "--data_dir", str(demo / "train_set"), "--fold", "0",
             "--weights_dir", str(weights), *TRAIN_ARGS]
-    args[args.index("--num_workers") + 1] = "2"                      # workers get the signal too
+    args[args.index("--num_workers") + 1] = "2"                      # the whole process group gets it
     args[args.index("--epochs") + 1] = "3"
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIGINT handled here while it starts: a child inherits an ignored SIGINT (pytest run as a script's
+    # background job), a handled one is reset to the default; its own process group, as a terminal's job
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+    finally:
+        signal.signal(signal.SIGINT, before)
     metrics = weights / "fold_0" / "metrics.csv"
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None and not metrics.is_file():
         time.sleep(0.05)
-    time.sleep(0.5)
-    proc.send_signal(signal.SIGINT)
+    assert proc.poll() is None and metrics.is_file(), "training ended (or never got going) before the Ctrl-C"
+    os.killpg(proc.pid, signal.SIGINT)        # Ctrl-C as epoch 1 is saved: it lands once its last.pt is written
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, (out[-2000:], err[-3000:])
     assert "--resume" in err and "Traceback" not in err, err
@@ -77,3 +88,24 @@ def test_ctrl_c_saves_the_finished_epochs_and_resume_finishes(demo, tmp_path):
     resume = [a for a in args[1:]] + ["--resume"]
     run(*resume)
     assert pd.read_csv(metrics)["epoch"].tolist() == [1, 2, 3]
+
+
+def test_a_ctrl_c_that_a_library_swallows_or_that_comes_while_saving_still_stops():
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with ctrl_c_remembered():
+            try:
+                signal.raise_signal(signal.SIGINT)
+            except KeyboardInterrupt:       # as when matplotlib's first plot turns it into a logged ImportError
+                pass
+            with pytest.raises(KeyboardInterrupt), ctrl_c_after():
+                pass
+        with ctrl_c_remembered():
+            saved = False
+            with pytest.raises(KeyboardInterrupt), ctrl_c_after():
+                signal.raise_signal(signal.SIGINT)                # held until the block is done
+                saved = True
+            assert saved
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler    # Python's handler is back
+    finally:
+        signal.signal(signal.SIGINT, before)
