@@ -118,6 +118,8 @@ def train_folds(cfg, samples, split, chosen, weights_dir, device, opts):
             try:
                 train_fold_until_learned(cfg, samples, split, k, weights_dir, device, opts)
             except KeyboardInterrupt:
-                print(f"interrupted: fold {k}'s finished epochs are saved in {layout.last(weights_dir, k)}; "
-                      "run the same command with --resume to continue", file=sys.stderr)
+                last = layout.last(weights_dir, k)
+                done = f"fold {k}'s finished epochs are saved in {last}" if last.is_file() else \
+                    f"fold {k} had no finished epoch yet"
+                print(f"interrupted: {done}; run the same command with --resume to continue", file=sys.stderr)
                 raise
