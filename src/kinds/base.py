@@ -54,6 +54,7 @@ class Kind:
 
     def __init__(self, cfg, where="config"):
         self.cfg = cfg
+        self.cols = C.target_columns(cfg)      # the output columns, in config order (read once, not per step)
         self.check(where)
 
     def check(self, where):
@@ -138,7 +139,7 @@ class Classification(Kind):
         raise NotImplementedError
 
     def validate(self, model, loader, device, samples, va, fold):
-        cols = C.target_columns(self.cfg)
+        cols = self.cols
         y = samples.labels[va]
         probs, _, order = predict_loader([model], loader, device, activation=self.probabilities)
         (probs,) = gather(order, probs)                   # all validation samples, in order, on every rank
@@ -170,7 +171,7 @@ class Classification(Kind):
 
     def output_values(self, run, probs):
         """{column: values} as written; every target a probability unless a kind says otherwise."""
-        return {c: np.round(probs[:, j].astype(float), 6) for j, c in enumerate(C.target_columns(self.cfg))}
+        return {c: np.round(probs[:, j].astype(float), 6) for j, c in enumerate(self.cols)}
 
     def write_predictions(self, run, out):
         frame = output_frame(run.samples, self.cfg, self.output_values(run, self.predict_probs(run)))

@@ -51,16 +51,10 @@ class Binary(Classification):
     name = "binary"
 
     def check(self, where):
-        if self.cfg["targets"].get("primary") not in C.target_columns(self.cfg):
+        if C.primary(self.cfg) not in self.cols:
             raise UserError(f"{where}: targets.primary must be one of targets.columns")
-
-    @property
-    def cols(self):
-        return C.target_columns(self.cfg)
-
-    @property
-    def primary_index(self):
-        return self.cols.index(C.primary(self.cfg))
+        self.primary_index = self.cols.index(C.primary(self.cfg))
+        self.location_weight = float(self.cfg["train"]["location_loss_weight"])
 
     def read_labels(self, frame, csv_path):
         absent = [c for c in self.cols if c not in frame.columns]
@@ -91,7 +85,7 @@ class Binary(Classification):
         return multiview_args(self.cfg, "primary_locations", self.primary_index)
 
     def loss(self, logits, y):
-        return bce_loss(logits, y, self.primary_index, float(self.cfg["train"]["location_loss_weight"]))
+        return bce_loss(logits, y, self.primary_index, self.location_weight)
 
     def probabilities(self, logits):
         return torch.sigmoid(logits)

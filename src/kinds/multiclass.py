@@ -6,7 +6,6 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from .. import config as C
 from ..errors import UserError
 from ..learned import not_learned, not_learned_lines
 from ..metrics import auc_chance_upper, column_aucs, nanmean
@@ -20,10 +19,6 @@ class Multiclass(Classification):
     def check(self, where):
         if not self.cfg["targets"].get("source_column"):
             raise UserError(f"{where}: a multiclass task names its label column in targets.source_column")
-
-    @property
-    def cols(self):
-        return C.target_columns(self.cfg)
 
     def read_labels(self, frame, csv_path):
         """(n, K) one-hot float32; a NaN row where the CSV holds no valid class."""

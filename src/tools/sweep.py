@@ -49,9 +49,10 @@ def run_name(combo):
 
 
 def leaderboard_row(name, combo, cfg, weights, folds):
-    summary, _ = kind_of(cfg).summarize(read_oof(weights, folds))     # train.py has printed this summary already
+    kind = kind_of(cfg)
+    summary, _ = kind.summarize(read_oof(weights, folds))     # train.py has printed this summary already
     row = dict(run=name, **{k.split(".")[-1]: v for k, v in combo.items()}, folds=len(folds),
-               **kind_of(cfg).leaderboard(summary))
+               **kind.leaderboard(summary))
     times = [pd.read_csv(layout.metrics(weights, k))[["train_s", "val_s"]].to_numpy().sum() for k in folds]
     row["wall_s_per_fold"] = round(sum(times) / len(times), 1)
     return row
@@ -93,7 +94,6 @@ def main(argv=None):
         cfg = C.resolved(base, combo)
         C.validate(cfg, name)
         weights.mkdir(parents=True, exist_ok=True)
-        C.save_config(cfg, weights / "sweep_config.yaml")
         if layout.folds_csv(out).is_file() and not layout.folds_csv(weights).is_file():
             shutil.copy(layout.folds_csv(out), layout.folds_csv(weights))   # one split for every combination
         print(f"[sweep {i}/{len(combos)}] {name}", flush=True)
