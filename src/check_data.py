@@ -17,7 +17,7 @@ from tqdm import tqdm
 from . import config as C
 from .data import discover, find_root, stem_ids
 from .errors import UserError, run_cli
-from .images import ENDINGS, format_of
+from .images import ENDINGS, format_of, is_colour
 from .kinds import kind_of
 from .runtime import setup_logging
 
@@ -28,7 +28,7 @@ EXTENSIONS = {"jpeg": (".jpg", ".jpeg"), "png": (".png",)}
 
 @dataclass
 class Problem:
-    severity: str          # "error": the run cannot go on | "warning": it goes on, as the message says
+    severity: str          # "error": the run cannot go on | "warning": it goes on, as the message says | "note"
     what: str
     items: list = field(default_factory=list)
 
@@ -119,24 +119,54 @@ def check(samples, cfg, split, img_size=None, decode=True):
             [p.name for p, s in zip(good, stats) if s is not None and s[1] < 2.0])
 
     if samples.mask_paths is not None:
-        no_mask = [sid for sid, m in zip(samples.ids, samples.mask_paths) if m is None]
-        needed = kind_of(cfg).mask_is_target and split == "train"
-        add("error" if needed else "warning", "samples without a mask" + (
-            "" if needed else " (predicted by the segmentation weights named in the config, else the whole image)"),
-            no_mask)
+        out += mask_problems(samples, cfg, split)
+    if decode or int(cfg["data"]["channels"]) == 3:         # gray tasks convert colour silently at test time
+        add(*colour_note(files, int(cfg["data"]["channels"])))
     if split == "train" and samples.labels is not None:
         out += [Problem(*p) for p in kind_of(cfg).label_problems(samples)]
     return out
+
+
+def mask_problems(samples, cfg, split):
+    """Masks absent: an error for training a task that learns them (one mask folder) or has none at all; a
+    warning otherwise (one folder per lesion type: an absent folder or file means none of that lesion)."""
+    learns = kind_of(cfg).mask_is_target and split == "train"
+    if not cfg["data"]["mask_subdirs"]:
+        no_mask = [sid for sid, m in zip(samples.ids, samples.mask_paths) if m[0] is None]
+        what = "samples without a mask" + ("" if learns else " (predicted by the segmentation weights named in the "
+                                           "config, else the whole image)")
+        return [Problem("error" if learns else "warning", what, no_mask)] if no_mask else []
+    if not learns:
+        return []
+    absent = [f for f in samples.mask_folders if not f.is_dir()]
+    if len(absent) == len(samples.mask_folders):
+        return [Problem("error", "no mask folders at all (nothing to learn)", [str(f) for f in absent])]
+    out = [Problem("warning", "mask folders absent (every image counts as having none of that lesion)",
+                   [f"{f.parent.name}/{f.name}" for f in absent])] if absent else []
+    unmatched = [f"{f.parent.name}/{f.name}" for j, f in enumerate(samples.mask_folders)
+                 if f.is_dir() and any(f.iterdir()) and all(m[j] is None for m in samples.mask_paths)]
+    if unmatched:
+        out.append(Problem("warning", "mask folders holding files but no mask named like an id with one of "
+                           f"the extensions {' '.join(cfg['data']['extensions'])} (read as no lesion)", unmatched))
+    return out
+
+
+def colour_note(files, channels):
+    """(severity, what, files) for the images whose colour differs from the task's (they are converted)."""
+    colour = [p for p in files if is_colour(p) is (channels == 1)]
+    if channels == 1:
+        return "note", "colour images in a gray task (converted to gray)", [p.name for p in colour]
+    return "warning", "gray images in a colour task (their gray copied to R, G and B)", [p.name for p in colour]
 
 
 def report(samples, cfg, problems, limit=10):
     n_views = len(C.views(cfg))
     found = sum(p is not None for row in samples.paths for p in row)
     log.info("data: %s | %d samples | %d/%d views found | %d problems (%d errors)", samples.root,
-             len(samples.ids), found, len(samples.ids) * n_views, len(problems),
+             len(samples.ids), found, len(samples.ids) * n_views, sum(p.severity != "note" for p in problems),
              sum(p.severity == "error" for p in problems))
     for p in problems:
-        (log.error if p.severity == "error" else log.warning)("%s", p.line(limit))
+        {"error": log.error, "warning": log.warning}.get(p.severity, log.info)("%s", p.line(limit))
 
 
 def guess_split(data_dir, cfg):
@@ -175,7 +205,8 @@ def main(argv=None):
     errors = [q for q in problems if q.severity == "error"]
     if errors:
         raise UserError(f"{len(errors)} problem(s) stop a {split} run: {errors[0].what}")
-    print(f"data check ({split}): {'no problems' if not problems else f'{len(problems)} warnings; a run can go on'}")
+    warnings = [q for q in problems if q.severity == "warning"]
+    print(f"data check ({split}): {'no problems' if not warnings else f'{len(warnings)} warnings; a run can go on'}")
     return 0
 
 

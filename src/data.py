@@ -24,7 +24,9 @@ class Samples:
     csv_path: Path = None
     missing: dict = field(default_factory=dict)   # id -> [views without a usable file]
     unreadable: list = field(default_factory=list)  # files that are not JPEG/PNG (used as blank views)
-    mask_paths: list = None                        # image+mask tasks: one mask Path (or None) per sample
+    mask_paths: list = None                        # image+mask tasks: per sample a list of mask Paths (or None),
+                                                   # one per mask folder (mask_folders)
+    mask_folders: list = field(default_factory=list)   # the mask folders looked in (absent ones included)
     root: Path = None                              # the folder the CSV (or the images) were found in
     index: dict = field(default_factory=dict)      # lower-case stem -> image path, every image found
     stray: list = field(default_factory=list)      # non-image files beside the images
@@ -132,9 +134,18 @@ def discover(data_dir, cfg, split):
                 missing.setdefault(sid, []).append(view)
         paths.append(row)
 
-    mask_paths = None
+    mask_paths, folders = None, []
     if d["mask_dir"]:
-        masks = index_images(root / d["mask_dir"], exts)[0] if (root / d["mask_dir"]).is_dir() else {}
-        mask_paths = [masks.get(str(sid).lower()) for sid in ids]
+        folders = mask_folders(root, cfg)
+        found = [index_images(f, exts)[0] if f.is_dir() else {} for f in folders]
+        mask_paths = [[masks.get(str(sid).lower()) for masks in found] for sid in ids]
     labels = kind_of(cfg).read_labels(frame, csv_path) if split == "train" else None
-    return Samples(ids, paths, frame, labels, csv_path, missing, unreadable, mask_paths, root, index, stray)
+    return Samples(ids, paths, frame, labels, csv_path, missing, unreadable, mask_paths, root=root, index=index,
+                   stray=stray, mask_folders=folders)
+
+
+def mask_folders(root, cfg):
+    """Where a folder's masks are: mask_dir itself, or with data.mask_subdirs one folder under it per target
+    column (masks/MA/, masks/HE/ ...)."""
+    base = root / cfg["data"]["mask_dir"]
+    return [base / c for c in C.target_columns(cfg)] if cfg["data"]["mask_subdirs"] else [base]

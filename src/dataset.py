@@ -1,4 +1,4 @@
-"""Multi-view samples as tensors: (views, 1, size, size) per sample, with training-only augmentation."""
+"""Multi-view samples as tensors: (views, channels, size, size) per sample, with training-only augmentation."""
 import logging
 
 import albumentations as A
@@ -10,7 +10,8 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 from . import config as C
 from . import distributed as D
 from .cache import ViewCache
-from .images import load_view
+from .errors import UserError
+from .images import Prep, load_mask, load_view
 
 log = logging.getLogger("harness")
 
@@ -27,16 +28,29 @@ def build_augment(aug):
     ])
 
 
+def channel_values(value, channels):
+    """preprocess.mean / std (one number, or one per channel) as a (C, 1, 1) tensor."""
+    values = torch.tensor(value, dtype=torch.float32).reshape(-1, 1, 1)
+    if values.shape[0] not in (1, channels):
+        raise UserError(f"preprocess mean/std give {values.shape[0]} values for {channels} channel(s)")
+    return values.expand(channels, 1, 1)
+
+
+def mask_key(mask_path, image_path, prep):
+    """The cache key of a mask: (mask, its image) when the image is cropped to its content, else (mask, None)."""
+    return mask_path, (image_path if prep.crop != "none" else None)
+
+
 class MultiViewDataset(Dataset):
     """Sample i -> (views (V, C, S, S), labels (T,) or empty, i); with ``mask_is_target`` (a task that learns
-    masks) -> (image (1, S, S), mask (1, S, S), i)."""
+    masks) -> (image (C, S, S), masks (M, S, S), i), or (image, (masks, labels), i) when it has labels too."""
 
     def __init__(self, samples, indices, cfg, train=False, seed=0, cache_dir=None, mask_is_target=False):
         self.paths = [samples.paths[i] for i in indices]
         self.labels = None if samples.labels is None else samples.labels[indices]
-        self.size = int(cfg["preprocess"]["img_size"])
-        self.crop = bool(cfg["preprocess"]["crop_border"])
-        self.mean, self.std = float(cfg["preprocess"]["mean"]), float(cfg["preprocess"]["std"])
+        self.prep = Prep.of(cfg)
+        self.size = self.prep.size
+        self.mean, self.std = (channel_values(cfg["preprocess"][k], self.prep.channels) for k in ("mean", "std"))
         self.train = train
         self.seed = seed
         self.augment = build_augment(cfg["augment"]) if train else None
@@ -46,39 +60,47 @@ class MultiViewDataset(Dataset):
         self.mask_is_target = mask_is_target
         self.mask_mode = cfg["model"]["mask_mode"]
         self._warned = set()
-        self.cache = ViewCache(cache_dir, self.size, self.crop) if cache_dir else None
-        self.mask_cache = ViewCache(cache_dir, self.size, False) if cache_dir else None
+        self.cache = ViewCache(cache_dir, self.prep) if cache_dir else None
 
     def __len__(self):
         return len(self.paths)
 
     def _view(self, path):
+        """(prepared view, its content box; None when it came from the cache)."""
         if self.cache is not None and path is not None:
             img = self.cache.get(path)
             if img is not None:
-                return img
-        img, problem = load_view(path, self.size, self.crop)
+                return img, None
+        img, box, problem = load_view(path, self.prep)
         if problem == "unreadable" and path not in self._warned:
             self._warned.add(path)
             log.warning("unreadable image used as a blank view: %s", path)
-        return img
+        return img, box
 
-    def _mask(self, i):
-        """The sample's mask as uint8 0/255 at the input size; the whole image when there is none."""
+    def _masks(self, i, box):
+        """The sample's masks as uint8 0/255 (S, S, M) at the input size, or None for a task without masks.
+        A mask that is absent is empty for a task that learns masks, and the whole image for one that reads
+        them (no lung mask: the whole image). ``box``: the image's content box when known (else found)."""
         if self.masks is None:
             return None
-        path = self.masks[i]
-        if path is None:
-            return np.full((self.size, self.size), 255, np.uint8)
-        mask = self.mask_cache.get(path) if self.mask_cache is not None else None
-        if mask is None:
-            mask, _ = load_view(path, self.size, crop=False)
-        return np.where(mask > 127, 255, 0).astype(np.uint8)
+        out = []
+        for path in self.masks[i]:
+            mask = None
+            if path is not None:
+                key = mask_key(path, self.paths[i][0], self.prep)
+                mask = self.cache.get(*key) if self.cache is not None else None
+                if mask is None:
+                    mask = load_mask(*key, self.prep, box)
+            if mask is None:
+                mask = np.full((self.size, self.size), 0 if self.mask_is_target else 255, np.uint8)
+            out.append(np.where(mask > 127, 255, 0).astype(np.uint8))
+        return np.stack(out, axis=-1)
 
     def __getitem__(self, item):
         i, epoch = item if isinstance(item, tuple) else (item, 0)        # (index, epoch) from EpochSampler
-        views = [self._view(p) for p in self.paths[i]]
-        mask = self._mask(i)
+        views, boxes = zip(*(self._view(p) for p in self.paths[i]))
+        views = list(views)
+        mask = self._masks(i, boxes[0])
         label = None if self.labels is None else self.labels[i].copy()
         if self.train:
             rng = np.random.default_rng([self.seed, epoch, i])
@@ -94,17 +116,20 @@ class MultiViewDataset(Dataset):
                 vperm, tperm = self.mirror
                 views = [np.ascontiguousarray(views[j][:, ::-1]) for j in vperm]
                 label = label[tperm]
-        x = torch.from_numpy(np.stack(views)).unsqueeze(1).float()
+        x = torch.from_numpy(np.stack(views)).float()
+        x = x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2)          # (V, C, S, S)
         x = (x / 255.0 - self.mean) / self.std
         y = torch.zeros(0) if label is None else torch.from_numpy(label)
         if mask is not None:
-            m = torch.from_numpy(mask > 127).float()[None, None]          # (1, 1, S, S)
+            m = torch.from_numpy(np.ascontiguousarray(mask.reshape(self.size, self.size, -1)) > 127)
+            m = m.permute(2, 0, 1).float()                                     # (M, S, S)
             if self.mask_is_target:
-                return x[0], m[0], i                                       # image (1, S, S), target mask
+                return x[0], (m if label is None else (m, y)), i
+            m = m[None, :1]                                                    # (1, 1, S, S): the one mask read
             if self.mask_mode == "masked":
-                x = x * m + (1 - m) * (-self.mean / self.std)              # outside the lungs: black
+                x = x * m + (1 - m) * (-self.mean / self.std)                  # outside the lungs: black
             elif self.mask_mode in ("channel", "pool"):
-                x = torch.cat([x, m], dim=1)                               # (1, 2, S, S)
+                x = torch.cat([x, m], dim=1)                                   # (1, C + 1, S, S)
         return x, y, i
 
 

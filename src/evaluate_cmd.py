@@ -10,14 +10,16 @@ def parser():
         description="Score output.csv against groundtruth.csv (rows matched by position, columns by name).",
         epilog="example:\n  python evaluate.py                       # output.csv and groundtruth.csv here\n"
                "  python evaluate.py --pred runs/output.csv --gt data/groundtruth.csv --json scores.json\n"
-               "  python evaluate.py --plots plots       # also roc.png and calibration.png",
+               "  python evaluate.py --plots plots       # also roc.png and calibration.png\n"
+               "  python evaluate.py --config fundus --pred pred_lesions --gt demo/groundtruth   # lesion maps",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--pred", default="output.csv", help="predictions (default: output.csv in the current folder)")
-    p.add_argument("--gt", default="groundtruth.csv", help="truth (default: groundtruth.csv in the current folder)")
+    p.add_argument("--pred", help="predictions (default: output.csv here; a lesions task: the folder pred_lesions)")
+    p.add_argument("--gt", help="truth (default: groundtruth.csv here; a lesions task: the folder groundtruth)")
     p.add_argument("--config", help="task YAML or task name naming the columns (default: configs/kium.yaml)")
     p.add_argument("--n_boot", type=int, default=1000, help="bootstrap resamples for the AUROC interval (0: none)")
     p.add_argument("--json", help="also write every number to this JSON file")
-    p.add_argument("--plots", metavar="DIR", help="also draw roc.png and calibration.png into this folder")
+    p.add_argument("--plots", metavar="DIR", help="also draw roc.png and calibration.png (lesions: pr_curves.png) "
+                                                  "into this folder")
     return p
 
 

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from . import config as C
 from .check_data import guess_split, load_checked
-from .dataset import MultiViewDataset
+from .dataset import MultiViewDataset, channel_values
 from .ensemble import load_folds, load_models
 from .errors import UserError, run_cli
 from .forward import logits_of
@@ -112,8 +112,10 @@ def main(argv=None):
     cams = F.interpolate(cams[:, None], size=(size, size), mode="bilinear", align_corners=False)[:, 0].numpy()
     share = cams.sum((1, 2)) / max(float(cams.sum()), 1e-12)
     cams = cams / max(float(cams.max()), 1e-12)
-    mean, std = float(cfg["preprocess"]["mean"]), float(cfg["preprocess"]["std"])
-    images = (x[:, 0].numpy() * std + mean).clip(0, 1)
+    channels = int(cfg["data"]["channels"])
+    mean, std = (channel_values(cfg["preprocess"][k], channels) for k in ("mean", "std"))
+    images = (x[:, :channels] * std + mean).clamp(0, 1).permute(0, 2, 3, 1).numpy()       # (V, S, S, C)
+    images = images[..., 0] if channels == 1 else images
 
     sid = samples.ids[index]
     out = Path(args.out or f"gradcam_{sid}.png").expanduser()

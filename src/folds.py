@@ -43,11 +43,11 @@ def load_or_make(path, ids, labels, n_folds, seed):
 
 
 def stratify_labels(samples, cfg):
-    """Columns the folds are stratified on: the labels, or for a task learned from masks the one-hot
-    targets.stratify_column of its CSV (when it has one)."""
-    if samples.labels is not None:
-        return np.nan_to_num(samples.labels)
+    """Columns the folds are stratified on: the one-hot targets.stratify_column of the CSV when the config names
+    one and the CSV has it, else the labels (a task learned from masks alone: no stratification)."""
     col = cfg["targets"]["stratify_column"]
     if col and col in samples.frame.columns:
         return pd.get_dummies(samples.frame[col].astype(str)).to_numpy(np.float32)
+    if samples.labels is not None:
+        return np.nan_to_num(samples.labels)
     return np.zeros((len(samples.ids), 1), np.float32)

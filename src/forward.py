@@ -5,9 +5,10 @@ from tqdm import tqdm
 
 
 def logits_of(model, x, device):
-    """Forward pass in bf16 autocast on CUDA, float32 on the CPU."""
+    """Forward pass in bf16 autocast on CUDA, float32 on the CPU; a network with two outputs gives a pair."""
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-        return model(x.to(device, non_blocking=True)).float()
+        out = model(x.to(device, non_blocking=True))
+    return out.float() if torch.is_tensor(out) else tuple(o.float() for o in out)
 
 
 @torch.no_grad()

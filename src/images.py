@@ -1,9 +1,12 @@
 """Image decoding and the deterministic preprocessing every view goes through (train and test alike)."""
 import io
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from PIL import Image
+
+from .errors import UserError
 
 cv2.setNumThreads(1)  # DataLoader workers give the parallelism; OpenCV threads would oversubscribe
 
@@ -27,7 +30,47 @@ def looks_like_image(path):
         return False
 
 
-REDUCED = {2: cv2.IMREAD_REDUCED_GRAYSCALE_2, 4: cv2.IMREAD_REDUCED_GRAYSCALE_4, 8: cv2.IMREAD_REDUCED_GRAYSCALE_8}
+# EXIF orientation is ignored, as IMREAD_UNCHANGED (the full-size path, masks, header sizes) ignores it
+REDUCED = {f: flag | cv2.IMREAD_IGNORE_ORIENTATION for f, flag in ((2, cv2.IMREAD_REDUCED_GRAYSCALE_2),
+                                                                    (4, cv2.IMREAD_REDUCED_GRAYSCALE_4),
+                                                                    (8, cv2.IMREAD_REDUCED_GRAYSCALE_8))}
+REDUCED_COLOR = {f: flag | cv2.IMREAD_IGNORE_ORIENTATION for f, flag in ((2, cv2.IMREAD_REDUCED_COLOR_2),
+                                                                          (4, cv2.IMREAD_REDUCED_COLOR_4),
+                                                                          (8, cv2.IMREAD_REDUCED_COLOR_8))}
+CROPS = ("none", "border", "fov")
+CLAHE_CHANNELS = ("lightness", "green")
+FULL = (0.0, 1.0, 0.0, 1.0)          # a content box (y0, y1, x0, x1) as fractions of the image: all of it
+
+
+@dataclass(frozen=True)
+class Prep:
+    """The deterministic preprocessing of a task's images, the same in training and test."""
+    size: int
+    crop: str = "none"               # none | border (a dark frame with text) | fov (the round field of view)
+    channels: int = 1                # 1: gray; 3: RGB
+    clahe_clip: float = 0.0          # CLAHE clip limit after resizing; 0: no CLAHE
+    clahe_grid: int = 8
+    clahe_channel: str = "lightness"  # lightness (L of Lab) | green; gray images: their one channel
+
+    @classmethod
+    def of(cls, cfg):
+        p, channels = cfg["preprocess"], int(cfg["data"]["channels"])
+        crop = "fov" if p["fov_crop"] else "border" if p["crop_border"] else "none"
+        if channels not in (1, 3):
+            raise UserError(f"data.channels must be 1 (gray) or 3 (RGB), not {channels}")
+        if p["clahe_channel"] not in CLAHE_CHANNELS:
+            raise UserError(f"preprocess.clahe_channel must be one of {', '.join(CLAHE_CHANNELS)}")
+        if float(p["clahe_clip"]) < 0 or int(p["clahe_grid"]) < 1:
+            raise UserError("preprocess.clahe_clip must be >= 0 (0: no CLAHE) and clahe_grid >= 1 (tiles per side)")
+        return cls(int(p["img_size"]), crop, channels, float(p["clahe_clip"]), int(p["clahe_grid"]),
+                   p["clahe_channel"])
+
+    def key(self):
+        """The settings as text, for the view cache's keys (old entries of gray tasks keep their key)."""
+        base = f"{self.size}|{self.crop != 'none'}"
+        if (self.crop, self.channels, self.clahe_clip) in (("none", 1, 0.0), ("border", 1, 0.0)):
+            return base
+        return f"{base}|{self.crop}|{self.channels}|{self.clahe_clip}|{self.clahe_grid}|{self.clahe_channel}"
 
 
 def header_size(source):
@@ -37,6 +80,16 @@ def header_size(source):
             source = io.BytesIO(memoryview(source)[:65536])                # the header is in the first bytes
         with Image.open(source) as im:
             return im.size
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+
+
+def is_colour(path):
+    """True when an image file holds colour (RGB, palette, CMYK ...), False for gray, None when unreadable;
+    from its header only."""
+    try:
+        with Image.open(path) as im:
+            return im.mode not in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
     except (OSError, ValueError, Image.DecompressionBombError):
         return None
 
@@ -51,8 +104,9 @@ def jpeg_reduction(buf, min_side):
     return next((f for f in (8, 4, 2) if min(size) // f >= min_side), 1)
 
 
-def decode_gray(path, min_side=None):
-    """Decode any JPEG/PNG (gray or RGB, 8 or 16 bit) by its content, not its extension, to uint8 gray.
+def decode(path, min_side=None, channels=1):
+    """Decode any JPEG/PNG (gray or RGB, 8 or 16 bit) by its content, not its extension, to uint8: gray (H, W)
+    with ``channels`` 1 (colour is converted), RGB (H, W, 3) with 3 (gray is copied to the three channels).
 
     With ``min_side``, a JPEG at least twice that size is decoded at 1/2, 1/4 or 1/8 scale by libjpeg itself
     (much faster, and the image is shrunk anyway). Returns None when the file is empty or undecodable.
@@ -65,43 +119,94 @@ def decode_gray(path, min_side=None):
         return None
     factor = jpeg_reduction(buf, min_side)
     if factor > 1:
-        img = cv2.imdecode(buf, REDUCED[factor])
+        img = cv2.imdecode(buf, (REDUCED if channels == 1 else REDUCED_COLOR)[factor])
         if img is not None and img.size:
-            return img
+            return img if channels == 1 else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
     img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if img is None or img.size == 0:
         return None
     if img.ndim == 3:
         if img.shape[2] == 4:
             img = img[:, :, :3]
-        img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.shape[2] == 3 else img[:, :, 0]
+        if img.shape[2] == 1:
+            img = img[:, :, 0]
+        elif channels == 1:
+            img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
     if img.dtype != np.uint8:
         img = img.astype(np.float32)
         lo, hi = float(img.min()), float(img.max())
         img = ((img - lo) * (255.0 / max(hi - lo, 1e-6))).astype(np.uint8)
-    return img
+    if channels == 1:
+        return img
+    return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB if img.ndim == 2 else cv2.COLOR_BGR2RGB)
 
 
-def crop_border(img, dark=20, min_fraction=0.5, min_keep=0.25):
-    """Remove a dark frame (with any ruler ticks or burned-in text on it) around the image content.
+def decode_gray(path, min_side=None):
+    return decode(path, min_side, channels=1)
+
+
+def gray_of(img):
+    return img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+
+
+def border_box(img, dark=20, min_fraction=0.5, min_keep=0.25):
+    """The box (y0, y1, x0, x1) inside a dark frame (with any ruler ticks or burned-in text on it), or None.
 
     A row or column belongs to the content when at least ``min_fraction`` of its pixels are brighter than
-    ``dark``; the crop is the box from the first to the last such row and column. When that box would keep
-    less than ``min_keep`` of the area the image is returned unchanged (a dark image, not a frame).
+    ``dark``; the box runs from the first to the last such row and column. When it would keep less than
+    ``min_keep`` of the area there is no box (a dark image, not a frame).
     """
-    bright = img > dark
-    rows = np.flatnonzero(bright.mean(axis=1) >= min_fraction)
-    cols = np.flatnonzero(bright.mean(axis=0) >= min_fraction)
+    bright = gray_of(img) > dark
+    return _box(bright.mean(axis=1) >= min_fraction, bright.mean(axis=0) >= min_fraction, img, min_keep)
+
+
+def fov_box(img, dark=15, min_count=3, min_keep=0.25):
+    """The bounding box of a fundus photograph's round field of view (the black surround goes), or None.
+
+    Rows and columns with at least ``min_count`` pixels brighter than ``dark`` belong to it: a circle's top
+    and bottom rows, which a share-of-the-row rule would drop, are kept."""
+    bright = gray_of(img) > dark
+    return _box(bright.sum(axis=1) >= min_count, bright.sum(axis=0) >= min_count, img, min_keep)
+
+
+def _box(rows, cols, img, min_keep):
+    rows, cols = np.flatnonzero(rows), np.flatnonzero(cols)
     if rows.size == 0 or cols.size == 0:
-        return img
-    y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+        return None
+    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
     if (y1 - y0) * (x1 - x0) < min_keep * img.shape[0] * img.shape[1]:
-        return img
+        return None
+    return y0, y1, x0, x1
+
+
+def crop_border(img, **kw):
+    """The image inside its dark frame (unchanged when it has none)."""
+    box = border_box(img, **kw)
+    return img if box is None else img[box[0]:box[1], box[2]:box[3]]
+
+
+def content_box(img, crop):
+    """The part of the image the network sees, as fractions (y0, y1, x0, x1): all of it unless ``crop``."""
+    box = {"border": border_box, "fov": fov_box}[crop](img) if crop != "none" else None
+    if box is None:
+        return FULL
+    h, w = img.shape[:2]
+    return box[0] / h, box[1] / h, box[2] / w, box[3] / w
+
+
+def pixels(box, h, w):
+    """A fractional box on an (h, w) image in whole pixels (y0, y1, x0, x1)."""
+    y0, y1, x0, x1 = (int(round(f * n)) for f, n in zip(box, (h, h, w, w)))
+    return y0, max(y1, y0 + 1), x0, max(x1, x0 + 1)
+
+
+def crop_to(img, box):
+    y0, y1, x0, x1 = pixels(box, *img.shape[:2])
     return img[y0:y1, x0:x1]
 
 
 def pad_square(img):
-    h, w = img.shape
+    h, w = img.shape[:2]
     if h == w:
         return img
     size = max(h, w)
@@ -109,23 +214,82 @@ def pad_square(img):
     return cv2.copyMakeBorder(img, top, size - h - top, left, size - w - left, cv2.BORDER_CONSTANT, value=0)
 
 
-def prepare(img, size, crop=True):
-    """uint8 gray image -> uint8 (size, size): border crop, pad to square, area resize."""
-    if crop:
-        img = crop_border(img)
+def square_resize(img, size):
     img = pad_square(img)
     interp = cv2.INTER_AREA if img.shape[0] >= size else cv2.INTER_LINEAR
     return cv2.resize(img, (size, size), interpolation=interp)
 
 
-def load_view(path, size, crop=True):
-    """A prepared view, or (blank view, reason) when the file is missing or undecodable."""
+def clahe(img, clip, grid, channel="lightness"):
+    """Contrast-limited adaptive histogram equalisation of a gray image, or of an RGB image's lightness
+    (L of Lab) or green channel."""
+    op = cv2.createCLAHE(clipLimit=float(clip), tileGridSize=(int(grid), int(grid)))
+    if img.ndim == 2:
+        return op.apply(img)
+    if channel == "green":
+        out = img.copy()
+        out[:, :, 1] = op.apply(np.ascontiguousarray(img[:, :, 1]))
+        return out
+    lab = cv2.cvtColor(img, cv2.COLOR_RGB2LAB)
+    lab[:, :, 0] = op.apply(np.ascontiguousarray(lab[:, :, 0]))
+    return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
+
+
+def prepare(img, prep):
+    """A decoded image -> (uint8 (S, S) or (S, S, 3) view, content box): crop, pad to square, area resize,
+    CLAHE."""
+    box = content_box(img, prep.crop)
+    out = square_resize(crop_to(img, box), prep.size)
+    if prep.clahe_clip > 0:
+        out = clahe(out, prep.clahe_clip, prep.clahe_grid, prep.clahe_channel)
+    return out, box
+
+
+def blank(prep):
+    return np.zeros((prep.size, prep.size) + ((3,) if prep.channels == 3 else ()), np.uint8)
+
+
+def load_view(path, prep):
+    """(prepared view, content box, None), or (blank view, FULL, reason) when the file is missing or
+    undecodable."""
     if path is None:
-        return np.zeros((size, size), np.uint8), "missing"
-    img = decode_gray(path, min_side=int(size * 1.25))      # margin for the border crop
+        return blank(prep), FULL, "missing"
+    img = decode(path, min_side=int(prep.size * 1.25), channels=prep.channels)   # margin for the crop
     if img is None:
-        return np.zeros((size, size), np.uint8), "unreadable"
-    return prepare(img, size, crop), None
+        return blank(prep), FULL, "unreadable"
+    view, box = prepare(img, prep)
+    return view, box, None
+
+
+def view_box(path, prep):
+    """The content box of an image file, found exactly as load_view finds it (FULL without a crop)."""
+    return FULL if prep.crop == "none" or path is None else load_view(path, prep)[1]
+
+
+def decode_mask(path):
+    """A mask file as uint8 0..255 (H, W): any channel marks the region (IDRiD's masks are red), and a mask
+    stored as 0/1 is scaled to 0/255. None when the file cannot be decoded."""
+    try:
+        mask = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    except OSError:
+        return None
+    if mask is None or mask.size == 0:
+        return None
+    if mask.ndim == 3:
+        mask = mask[:, :, :3].max(axis=2)
+    top = float(mask.max())
+    if mask.dtype != np.uint8 or top == 1:
+        mask = (mask.astype(np.float32) * (255.0 / max(top, 1e-6))).astype(np.uint8)
+    return mask
+
+
+def load_mask(path, image_path, prep, box=None):
+    """A mask file prepared like its image (cut to the image's content box, padded, resized): uint8 (S, S),
+    or None when the file cannot be decoded. ``box``: the image's content box, when known already."""
+    mask = decode_mask(path)
+    if mask is None:
+        return None
+    return square_resize(crop_to(mask, view_box(image_path, prep) if box is None else box), prep.size)
 
 
 def unpad(prob_square, h, w):
@@ -134,3 +298,13 @@ def unpad(prob_square, h, w):
     full = cv2.resize(prob_square, (size, size), interpolation=cv2.INTER_LINEAR)
     top, left = (size - h) // 2, (size - w) // 2
     return full[top:top + h, left:left + w]
+
+
+def restore(prob_square, box, h, w):
+    """Undo prepare: a (S, S) map back onto the original (h, w) image (zero outside the content box)."""
+    y0, y1, x0, x1 = pixels(box, h, w)
+    if (y0, y1, x0, x1) == (0, h, 0, w):
+        return unpad(prob_square, h, w)
+    out = np.zeros((h, w), prob_square.dtype)
+    out[y0:y1, x0:x1] = unpad(prob_square, y1 - y0, x1 - x0)
+    return out

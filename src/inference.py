@@ -47,7 +47,7 @@ def predict(data_dir, weights_dir=None, out=AUTO, device="auto", tta=False, loca
 def predict_missing_masks(run, cfg, mask_weights, tmp):
     """Masks for the samples that have none, from the segmenter's folds; returns how many were made."""
     samples = run.samples
-    missing = [i for i, m in enumerate(samples.mask_paths) if m is None]
+    missing = [i for i, m in enumerate(samples.mask_paths) if m[0] is None]
     source = mask_weights or cfg["data"]["mask_weights"]
     if not missing or not source:
         return 0
@@ -65,5 +65,5 @@ def predict_missing_masks(run, cfg, mask_weights, tmp):
     written = segmenter.write_masks(load_models(seg_ckpts, run.device), samples, missing, run.device, run.workers,
                                     run.batch_size, tmp)
     for i, path in zip(missing, written):
-        samples.mask_paths[i] = path
+        samples.mask_paths[i] = [path]
     return len(written)

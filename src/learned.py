@@ -11,7 +11,7 @@ def never_learned(score, chance):
 
 def not_learned_lines(rows):
     """A warning for each (fold, best score, chance upper edge) whose score stayed within the chance band."""
-    return [f"fold {k} never learned: its best validation AUROC {score:.4f} does not clear the chance band "
+    return [f"fold {k} never learned: its best validation score {score:.4f} does not clear the chance band "
             f"(> {chance:.4f} needed on its validation labels), so it adds noise to the ensemble; {NOT_LEARNED_ADVICE}"
             for k, score, chance in rows if never_learned(score, chance)]
 

@@ -86,13 +86,13 @@ class MultiViewNet(nn.Module):
 
     def __init__(self, backbone, n_views, visibility, primary_index, pool="gem", fusion="attention",
                  consistency="softor", dropout=0.2, head="primary_locations", n_outputs=None, mask_mode="none",
-                 location_head="view", pretrained=False, pretrained_path=None):
+                 location_head="view", in_chans=1, pretrained=False, pretrained_path=None):
         super().__init__()
         if mask_mode not in ("none", "masked", "channel", "pool"):
             raise UserError(f"unknown model.mask_mode '{mask_mode}' (none | masked | channel | pool)")
         self.mask_mode = mask_mode
         self.backbone = create_backbone(backbone, pretrained, pretrained_path, num_classes=0, global_pool="",
-                                        in_chans=2 if mask_mode == "channel" else 1)
+                                        in_chans=in_chans + (mask_mode == "channel"))
         dim = self.backbone.num_features
         vis = torch.tensor(visibility, dtype=torch.float32)
         vis[:, vis.sum(0) == 0] = 1.0          # a location no view claims is read from all views
@@ -132,8 +132,8 @@ class MultiViewNet(nn.Module):
         if flat.is_cuda:
             flat = flat.contiguous(memory_format=torch.channels_last)
         mask = None
-        if self.mask_mode == "pool":          # channel 1 is the mask: it weights the pooling, not the backbone
-            flat, mask = flat[:, :1], flat[:, 1:2]
+        if self.mask_mode == "pool":          # the last channel is the mask: it weights the pooling, not the backbone
+            flat, mask = flat[:, :-1], flat[:, -1:]
         f = self.backbone.forward_features(flat)
         if f.ndim == 3:                       # transformer tokens (B*V, N, D) -> pool over tokens
             f = f.transpose(1, 2).unsqueeze(-1)
@@ -176,7 +176,7 @@ def multiview_args(cfg, head, primary_index):
     return dict(backbone=m["backbone"], n_views=len(C.views(cfg)), visibility=C.visibility_matrix(cfg),
                 primary_index=primary_index, pool=m["pool"], fusion=m["fusion"], consistency=m["consistency"],
                 dropout=float(m["dropout"]), head=head, n_outputs=len(C.target_columns(cfg)),
-                mask_mode=m["mask_mode"], location_head=m["location_head"])
+                mask_mode=m["mask_mode"], location_head=m["location_head"], in_chans=int(cfg["data"]["channels"]))
 
 
 def to_device(model, device):

@@ -33,8 +33,8 @@ def make_ema(model, decay, steps_per_epoch):
 
 def train_step(trained, model, x, y, loss_fn, device, opt, sched, accumulate=1, grad_clip=1.0, ema=None,
                step=None):
-    """One optimiser step on the batch (x, y); returns its mean loss as a 0-d tensor on ``device`` (reading it
-    waits for the GPU, so the caller decides when).
+    """One optimiser step on the batch (x, y) (y a tensor or a tuple of tensors); returns its mean loss as a 0-d
+    tensor on ``device`` (reading it waits for the GPU, so the caller decides when).
 
     ``accumulate`` > 1 runs the batch through the network in that many chunks, each loss weighted by its share
     of the batch and the gradients summed before the step: the same update as the whole batch at once
@@ -43,13 +43,14 @@ def train_step(trained, model, x, y, loss_fn, device, opt, sched, accumulate=1, 
     opt.zero_grad(set_to_none=True)
     n = x.shape[0]
     size = math.ceil(n / max(1, int(accumulate)))
-    parts = list(zip(x.split(size), y.split(size)))
+    parts = list(zip(x.split(size), y.split(size) if torch.is_tensor(y) else zip(*(t.split(size) for t in y))))
     total = torch.zeros((), device=device)
     for i, (xc, yc) in enumerate(parts):
         last = i == len(parts) - 1                 # under DDP the gradients are all-reduced once, at the end
         sync = nullcontext() if last or not isinstance(trained, DistributedDataParallel) else trained.no_sync()
         with sync:
-            loss = loss_fn(logits_of(trained, xc, device), yc.to(device)) * (xc.shape[0] / n)
+            yc = yc.to(device) if torch.is_tensor(yc) else tuple(t.to(device) for t in yc)
+            loss = loss_fn(logits_of(trained, xc, device), yc) * (xc.shape[0] / n)
             loss.backward()
         total += loss.detach()
     torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)

@@ -108,6 +108,21 @@ def binary_evaluation_plots(y, p, columns, primary, folder, source):
     return paths
 
 
+def pr_curves(curves, folder, source):
+    """One precision-recall curve per lesion type ({name: (recall, precision, AUPR)}) in pr_curves.png; an old
+    picture is kept as pr_curves.png.bak. Returns the path."""
+    path = folder / "pr_curves.png"
+    keep_previous(path)
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for name, (recall, precision, ap) in curves.items():
+        ax.step(recall, precision, where="post", label=f"{name} (AUPR {ap:.3f})")
+    ax.set(xlabel="recall (lesion pixels found)", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02),
+           title=f"pixel precision-recall per lesion\n{source}")
+    ax.legend(loc="upper right")
+    fig.tight_layout()
+    return save(fig, path)
+
+
 def training_curve(history, path, title, best_epoch=None):
     """Losses (left) and validation scores (right) per epoch; the best epoch marked."""
     epochs = [r["epoch"] for r in history]
@@ -138,7 +153,7 @@ def training_curve(history, path, title, best_epoch=None):
 
 
 def gradcam_grid(images, cams, titles, suptitle, path):
-    """Views (gray, [0, 1]) with their heat maps ([0, 1]) in a grid of up to four columns."""
+    """Views (gray or RGB, [0, 1]) with their heat maps ([0, 1]) in a grid of up to four columns."""
     n = len(images)
     cols = min(4, n)
     rows = -(-n // cols)

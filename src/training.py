@@ -10,8 +10,10 @@ from . import layout
 from .cache import ViewCache
 from .check_data import load_checked
 from .cv import summarize
+from .dataset import mask_key
 from .errors import UserError
 from .folds import load_or_make, stratify_labels
+from .images import Prep
 from .interrupts import ctrl_c_remembered
 from .kinds import kind_of
 from .runtime import default_workers, pick_device
@@ -54,10 +56,11 @@ def fold_list(folds, n_folds):
 
 
 def build_cache(samples, cfg, cache_dir, workers):
-    size, crop = int(cfg["preprocess"]["img_size"]), bool(cfg["preprocess"]["crop_border"])
-    ViewCache(cache_dir, size, crop).build([p for row in samples.paths for p in row], workers)
+    prep = Prep.of(cfg)
+    items = [p for row in samples.paths for p in row]
     if samples.mask_paths is not None:
-        ViewCache(cache_dir, size, False).build(samples.mask_paths, workers)
+        items += [mask_key(m, row[0], prep) for row, ms in zip(samples.paths, samples.mask_paths) for m in ms if m]
+    ViewCache(cache_dir, prep).build(items, workers)
 
 
 def train(data_dir, config=None, weights_dir=None, folds="all", device="auto", overrides=None, resume=False,

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 
 from src.cache import ViewCache
-from src.images import decode_gray, jpeg_reduction, load_view
+from src.images import Prep, decode_gray, jpeg_reduction, load_view
 
 
 def picture(path, size):
@@ -18,12 +18,13 @@ def picture(path, size):
 def test_cached_view_equals_the_decoded_view_and_follows_file_changes(tmp_path):
     src = tmp_path / "1LI-A.jpg"
     picture(src, 300)
-    cache = ViewCache(tmp_path / "cache", 64, crop=True)
+    cache = ViewCache(tmp_path / "cache", Prep(64, "border"))
     assert cache.get(src) is None
     cache.build([src, None], workers=2)
     cached = cache.get(src)
-    assert np.array_equal(cached, load_view(src, 64, True)[0])
-    assert ViewCache(tmp_path / "cache", 96, crop=True).get(src) is None       # other settings, other entry
+    assert np.array_equal(cached, load_view(src, Prep(64, "border"))[0])
+    assert ViewCache(tmp_path / "cache", Prep(96, "border")).get(src) is None  # other settings, other entry
+    assert ViewCache(tmp_path / "cache", Prep(64, "border", clahe_clip=2.0)).get(src) is None
     picture(src, 200)
     os.utime(src, ns=(1, 1))
     assert cache.get(src) is None                                                # the file changed

@@ -50,7 +50,7 @@ def test_masked_mode_blacks_out_everything_outside_the_lungs(cxr):
     cfg = C.resolved(MASKED, {"model.mask_mode": "masked"})
     samples = discover(cxr / "train_set", cfg, "train")
     x, _, _ = MultiViewDataset(samples, np.arange(1), cfg)[0]
-    mask = cv2.resize(cv2.imread(str(samples.mask_paths[0]), cv2.IMREAD_GRAYSCALE), (64, 64)) > 127
+    mask = cv2.resize(cv2.imread(str(samples.mask_paths[0][0]), cv2.IMREAD_GRAYSCALE), (64, 64)) > 127
     black = -cfg["preprocess"]["mean"] / cfg["preprocess"]["std"]
     assert np.allclose(x[0, 0].numpy()[~mask & (cv2.erode(~mask * 1.0, np.ones((3, 3))) > 0)], black)
 

@@ -7,7 +7,7 @@ import pytest
 from src import config as C
 from src.data import discover
 from src.errors import UserError
-from src.images import crop_border, decode_gray, pad_square, prepare
+from src.images import Prep, crop_border, decode_gray, pad_square, prepare
 
 CFG = C.load_config()
 VIEWS = C.views(CFG)
@@ -94,4 +94,4 @@ def test_border_crop_removes_a_dark_frame_with_text():
     assert crop_border(dark).shape == dark.shape          # a dark image is not a frame
     sq = pad_square(cropped)
     assert sq.shape[0] == sq.shape[1] == max(cropped.shape)
-    assert prepare(framed, 64).shape == (64, 64)
+    assert prepare(framed, Prep(64, "border"))[0].shape == (64, 64)

@@ -6,6 +6,7 @@ code asks ``kinds.kind_of(cfg)`` and never branches on the kind's name.
 """
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from ..errors import UserError
 from ..forward import predict_loader
 from ..metrics import column_aucs
 from ..output import output_frame, write_checked
+from ..tables import check_columns, numeric, read_table
 
 log = logging.getLogger("harness")
 
@@ -48,7 +50,8 @@ class PredictionRun:
 
 class Kind:
     name = ""
-    default_out = "output.csv"    # what test.py writes when --out is not given
+    default_out = "output.csv"    # what test.py writes when --out is not given (and evaluate.py reads)
+    default_truth = "groundtruth.csv"   # what evaluate.py scores against when --gt is not given
     mask_is_target = False        # the dataset yields the sample's mask as its target (segmentation)
     produces_masks = False        # test.py writes masks, not a table
 
@@ -89,9 +92,14 @@ class Kind:
         """Predict run.samples with run.models, write them to ``out`` (None: only return them); a DataFrame."""
         raise NotImplementedError
 
+    def evaluate(self, pred, gt, n_boot, plots):
+        """Scores of the predictions ``pred`` against the truth ``gt`` (files or folders), printed; a dict. With
+        ``plots``, pictures of them drawn into that folder."""
+        raise UserError(f"evaluate.py scores prediction tables; a {self.name} task has none")
+
     def score(self, y, p, n_boot, pred_path, gt_path):
         """Scores of a prediction table against the truth, printed; a dict."""
-        raise UserError(f"evaluate.py scores prediction tables; a {self.name} task has none")
+        raise NotImplementedError
 
     def evaluation_plots(self, y, p, folder, source):
         """ROC and calibration pictures of an evaluated table; the paths written."""
@@ -157,6 +165,30 @@ class Classification(Kind):
         text = "  ".join(f"{k} {v:.4f}" for k, v in scores.items())
         return Validation(score, dict(val_loss=val_loss, **scores, **more), oof, extras,
                           f"val_loss {val_loss:.4f}  {text}", self.chance_upper(y))
+
+    def evaluate(self, pred, gt, n_boot, plots):
+        """The table's scores (rows matched by position, columns by name, as the organizers do)."""
+        id_col = self.cfg["data"]["id_column"]
+        gt_df, pred_df = read_table(gt, "ground-truth", id_col), read_table(pred, "prediction", id_col)
+        check_columns(gt_df, [id_col] + self.cols, gt, "ground truth")
+        check_columns(pred_df, [id_col] + self.cols, pred, "prediction")
+        for df, path, what in ((gt_df, gt, "ground truth"), (pred_df, pred, "prediction")):
+            dup = df[id_col][df[id_col].duplicated()].unique().tolist()
+            if dup:
+                raise UserError(f"{what} {path}: duplicate {id_col} values {dup[:5]}")
+        if len(gt_df) != len(pred_df):
+            raise UserError(f"{pred} has {len(pred_df)} rows but {gt} has {len(gt_df)}; rows are matched by position")
+        y, p = numeric(gt_df, self.cols, gt, "ground truth"), numeric(pred_df, self.cols, pred, "prediction")
+        if not np.isin(y, [0, 1]).all():
+            raise UserError(f"ground truth {gt}: labels must be 0 or 1")
+        if pred_df[id_col].astype(str).str.strip().tolist() != gt_df[id_col].astype(str).str.strip().tolist():
+            log.warning("WARNING: the %s order of %s differs from %s; the organizers match rows BY POSITION, "
+                        "so these scores pair rows by position too", id_col, pred, gt)
+        rep = self.score(y, p, n_boot, pred, gt)
+        if plots:
+            paths = self.evaluation_plots(y, p, Path(plots), Path(pred).name)
+            print(f"plots: {', '.join(str(x) for x in paths)}")
+        return rep
 
     def predict_probs(self, run):
         """Fold-averaged probabilities (n, T) of run.samples, in their order (and mirrored, with run.tta)."""

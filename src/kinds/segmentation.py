@@ -12,7 +12,7 @@ from ..dataset import MultiViewDataset, make_loader
 from ..distributed import gather
 from ..errors import UserError
 from ..forward import logits_of
-from ..images import header_size, unpad
+from ..images import FULL, Prep, header_size, restore, view_box
 from ..io_utils import atomic_write_bytes
 from .base import Kind, Validation
 
@@ -38,19 +38,49 @@ def dice_iou(pred, target):
     return dice, iou
 
 
+def split_output(out):
+    """(mask logits, grade logits or None) of a U-Net's output."""
+    return out if isinstance(out, tuple) else (out, None)
+
+
 @torch.no_grad()
-def predict_masks(models, loader, device):
-    """Mean mask probability over models: ((n, H, W) float32, targets or None, dataset indices), loader order."""
+def predicted_batches(models, loader, device, tta=False):
+    """Per batch: (mean mask probabilities (B, M, S, S), mean grade probabilities (B, G) or None, the batch's
+    target (masks, or (masks, labels)), dataset indices); with ``tta`` the mirrored image is averaged in."""
     for m in models:
         m.eval()
-    probs, targets, order = [], [], []
     for x, y, idx in loader:
-        p = sum(torch.sigmoid(logits_of(m, x, device)) for m in models) / len(models)
-        probs.append(p[:, 0].cpu().numpy())
+        x = x.to(device, non_blocking=True)
+        masks, grades, count = 0.0, None, 0
+        for m in models:
+            for flip in (False, True) if tta else (False,):
+                seg, grade = split_output(logits_of(m, x.flip(-1) if flip else x, device))
+                seg = torch.sigmoid(seg)
+                masks = masks + (seg.flip(-1) if flip else seg)
+                if grade is not None:
+                    grades = torch.softmax(grade, 1) + (0.0 if grades is None else grades)
+                count += 1
+        yield masks / count, (None if grades is None else grades / count), y, idx
+
+
+def predict_masks(models, loader, device):
+    """Mean probability of the first mask over models: ((n, H, W) float32, targets or None, dataset indices),
+    loader order."""
+    probs, targets, order = [], [], []
+    for masks, _, y, idx in predicted_batches(models, loader, device):
+        probs.append(masks[:, 0].cpu().numpy())
         order.append(idx.numpy())
+        y = y[0] if isinstance(y, (tuple, list)) else y
         if y.numel():
             targets.append(y[:, 0].numpy() > 0.5)
     return np.concatenate(probs), (np.concatenate(targets) if targets else None), np.concatenate(order)
+
+
+def image_geometry(path, prep, fallback):
+    """(height, width, content box) of an image file, to put a predicted map back onto it."""
+    size = header_size(path) if path is not None else None
+    h, w = (size[1], size[0]) if size else fallback
+    return h, w, view_box(path, prep) if size else FULL
 
 
 class Segmentation(Kind):
@@ -59,9 +89,15 @@ class Segmentation(Kind):
     mask_is_target = True
     produces_masks = True
 
+    def check(self, where):
+        if len(self.cols) != 1:
+            raise UserError(f"{where}: a segmentation task learns one mask (targets.columns: one name); "
+                            "several lesion types: targets.kind lesions")
+
     def model_args(self):
         m = self.cfg["model"]
-        return dict(arch="unet", backbone=m["backbone"], decoder_width=int(m["decoder_width"]))
+        return dict(arch="unet", backbone=m["backbone"], decoder_width=int(m["decoder_width"]),
+                    in_chans=int(self.cfg["data"]["channels"]), n_outputs=len(self.cols))
 
     def loss(self, logits, y):
         return dice_bce_loss(logits, y)
@@ -95,12 +131,10 @@ class Segmentation(Kind):
         folder.mkdir(parents=True, exist_ok=True)
         ds = MultiViewDataset(samples, np.asarray(indices), self.cfg, train=False, mask_is_target=True)
         probs, _, _ = predict_masks(models, make_loader(ds, batch_size, False, workers, device), device)
-        written = []
+        written, prep = [], Prep.of(self.cfg)
         for i, prob in zip(indices, probs):
-            path = samples.paths[i][0]
-            size = header_size(path) if path is not None else None
-            h, w = (size[1], size[0]) if size else prob.shape
-            mask = np.where(unpad(prob, h, w) > 0.5, 255, 0).astype(np.uint8)
+            h, w, box = image_geometry(samples.paths[i][0], prep, prob.shape)
+            mask = np.where(restore(prob, box, h, w) > 0.5, 255, 0).astype(np.uint8)
             target = folder / f"{samples.ids[i]}.png"
             atomic_write_bytes(target, cv2.imencode(".png", mask)[1].tobytes())
             written.append(target)
