@@ -18,6 +18,7 @@ import pandas as pd
 
 from .. import config as C
 from ..errors import UserError, run_cli
+from .demo_fundus import generate_fundus
 
 # K-ium label statistics from the brief: patients with n locations, among patients with an aneurysm
 N_LOCATIONS_WEIGHTS = {1: 402, 2: 92, 3: 23, 4: 4, 5: 2}
@@ -219,15 +220,18 @@ def generate_cxr(cfg, out, n_train, n_test, seed=0, size_range=(256, 320)):
     return tables
 
 
-TASK_CONFIGS = {"kium": "kium.yaml", "cxr": "cxr_masked.yaml"}
-DEFAULT_SIZES = {"kium": (720, 1255), "cxr": (256, 320)}
+TASK_CONFIGS = {"kium": "kium.yaml", "cxr": "cxr_masked.yaml", "fundus": "fundus.yaml"}
+DEFAULT_SIZES = {"kium": (720, 1255), "cxr": (256, 320), "fundus": (288, 384)}
 
 
 def generate_task(task, cfg, out, n_train, n_test, seed=0, size_range=None, lesion_scale=1.0, workers=None):
-    """The generator of ``task`` ('kium' | 'cxr') with its default image sizes; returns the label tables."""
+    """The generator of ``task`` ('kium' | 'cxr' | 'fundus') with its default image sizes; returns the label
+    tables. lesion_scale: the aneurysm radius (kium), the lesions' contrast (fundus)."""
     size_range = tuple(size_range or DEFAULT_SIZES[task])
     if task == "cxr":
         return generate_cxr(cfg, out, n_train, n_test, seed, size_range)
+    if task == "fundus":
+        return generate_fundus(cfg, out, n_train, n_test, seed, size_range, lesion_scale, workers)
     return generate(cfg, out, n_train, n_test, seed, size_range, lesion_scale, workers)
 
 
@@ -238,7 +242,7 @@ def task_of(cfg):
 
 
 def make_demo(task, out, n_train, n_test, seed=0, size_range=None, lesion_scale=1.0, workers=None):
-    """A synthetic data set of ``task`` ('kium' | 'cxr') in the real layout under ``out`` (train_set/,
+    """A synthetic data set of ``task`` ('kium' | 'cxr' | 'fundus') in the real layout under ``out`` (train_set/,
     test_set/, groundtruth.csv); never over an existing one. Returns the label tables."""
     if task not in TASK_CONFIGS:
         raise UserError(f"no synthetic generator for task '{task}' (choose from {', '.join(TASK_CONFIGS)})")
@@ -256,23 +260,26 @@ def main(argv=None):
                                 epilog="example:\n  python -m src.tools.demo_data --task kium --out demo --n_train 600 "
                                        "--n_test 300", formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--task", default="kium", choices=sorted(TASK_CONFIGS),
-                   help="kium: 8-view angiography; cxr: chest X-ray + lung masks (default kium)")
+                   help="kium: 8-view angiography; cxr: chest X-ray + lung masks; fundus: colour fundus photographs "
+                        "+ lesion masks + DR grade (default kium)")
     p.add_argument("--out", required=True, help="output folder (train_set/, test_set/, groundtruth.csv)")
     p.add_argument("--n_train", type=int, default=600)
     p.add_argument("--n_test", type=int, default=300)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--size_range", type=int, nargs=2, metavar=("MIN", "MAX"),
-                   help="image side in pixels (default kium 720 1255, as in the real set; cxr 256 320)")
-    p.add_argument("--lesion_scale", type=float, default=1.0, help="aneurysm radius multiplier (default 1)")
+                   help="image side in pixels (default kium 720 1255, as in the real set; cxr 256 320; fundus 288 384)")
+    p.add_argument("--lesion_scale", type=float, default=1.0,
+                   help="kium: aneurysm radius; fundus: lesion contrast (a multiplier, default 1; lower: harder)")
     p.add_argument("--workers", type=int, help="processes (default: all CPUs)")
     args = p.parse_args(argv)
     out = Path(args.out)
     tables = make_demo(args.task, out, args.n_train, args.n_test, args.seed, args.size_range, args.lesion_scale,
                        args.workers)
     cfg = C.load_config(C.PROJECT_ROOT / "configs" / TASK_CONFIGS[args.task])
-    if args.task == "cxr":
+    if args.task in ("cxr", "fundus"):
+        truth = "groundtruth.csv" if args.task == "cxr" else "groundtruth/ (lesion masks, grades.csv)"
         print(f"wrote {out}: {args.n_train} train (images, masks, train.csv) / {args.n_test} test (images, "
-              "test.csv; no masks) samples and groundtruth.csv")
+              f"test.csv; no masks) samples and {truth}")
         return 0
     prim = C.primary(cfg)
     print(f"wrote {out}: {len(tables['train'])} train / {len(tables['test'])} test samples, "

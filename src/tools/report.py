@@ -61,6 +61,10 @@ def section(weights_dir, requirements):
     elif cv and "oof_mean_auc" in cv:
         lines.append(f"- Out-of-fold CV: mean one-vs-rest AUROC {cv['oof_mean_auc']:.4f}, accuracy "
                      f"{cv['oof_accuracy']:.4f}")
+    elif cv and "cv_lesion_aupr" in cv:
+        lines.append(f"- CV (mean over the folds' validation): mean lesion AUPR {cv['cv_lesion_aupr']:.4f} ("
+                     + ", ".join(f"{k} {v:.3f}" for k, v in cv["lesion_aupr"].items()) + ")"
+                     + (f", grade quadratic kappa {cv['oof_grade_kappa']:.4f}" if "oof_grade_kappa" in cv else ""))
     if pre:
         lines.append(f"- Measured runtime (last pre-flight, {pre['time']}): test.py took {pre['runtime_s']} s on "
                      f"{pre['data_dir']} ({pre['verdict']})")
