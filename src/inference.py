@@ -7,6 +7,7 @@ from pathlib import Path
 
 from . import config as C
 from . import layout
+from .blend import predict_ensemble, read_manifest
 from .check_data import load_checked
 from .ensemble import load_folds, load_models
 from .errors import UserError
@@ -28,7 +29,14 @@ def predict(data_dir, weights_dir=None, out=AUTO, device="auto", tta=False, loca
     probabilities instead of 0/1. mask_weights: image+mask tasks, segmentation weights for test images
     without masks (default: the config's data.mask_weights)."""
     weights_dir = C.project_path(weights_dir, C.DEFAULT_WEIGHTS)
-    ckpts, cfg = load_folds(weights_dir)
+    ensemble = layout.ensemble(weights_dir).is_file()
+    if ensemble:                      # several runs averaged (python -m src.tools.blend); each loads its folds
+        manifest = read_manifest(weights_dir)
+        ckpts, cfg = [], C.complete(manifest["config"])
+        log.info("weights: an ensemble of %d runs from %s (%s average)", len(manifest["members"]), weights_dir,
+                 manifest["average"])
+    else:
+        ckpts, cfg = load_folds(weights_dir)
     kind = kind_of(cfg)
     # file-level checks only: the loader decodes each image once anyway and warns about any it cannot read
     samples = load_checked(data_dir, cfg, "test", decode=False)
@@ -41,6 +49,9 @@ def predict(data_dir, weights_dir=None, out=AUTO, device="auto", tta=False, loca
     with tempfile.TemporaryDirectory(prefix="masks_") as tmp:
         if samples.mask_paths is not None:
             predict_missing_masks(run, cfg, mask_weights, Path(tmp))
+        if ensemble:
+            return predict_ensemble(weights_dir, samples, device, run.workers, batch_size, tta, location_probs,
+                                    out)
         return kind.write_predictions(run, out)
 
 

@@ -8,6 +8,11 @@
       fold_K/oof.csv         out-of-fold predictions of fold K's best epoch
       fold_K/metrics.csv     one row per epoch; training_curve.png, train.log and config.yaml beside it
       attempts/fold_K_seedS  a fold's try that never learned, moved aside before a restart; never shipped
+
+    An ensemble of runs (python -m src.tools.blend) is a weights folder too:
+      ensemble.json          the members, their weights and how they are averaged (test.py reads it)
+      folds.csv, cv_summary.json   the members' shared split; the blend's out-of-fold scores and thresholds
+      members/NAME/fold_K/best.pt  each member's fold checkpoints (config.yaml beside them)
 """
 from pathlib import Path
 
@@ -15,6 +20,8 @@ FOLDS_CSV = "folds.csv"
 SUMMARY = "cv_summary.json"
 ATTEMPTS = "attempts"
 BEST_GLOB = "fold_*/best.pt"
+ENSEMBLE = "ensemble.json"
+MEMBERS = "members"
 
 
 def fold_dir(weights_dir, k):
@@ -55,7 +62,22 @@ def best_checkpoints(weights_dir):
 
 
 def fold_configs(weights_dir):
-    return sorted(Path(weights_dir).glob("fold_*/config.yaml"))
+    """Every fold_K/config.yaml of a run, or of every member of an ensemble."""
+    own = sorted(Path(weights_dir).glob("fold_*/config.yaml"))
+    return own or sorted(Path(weights_dir).glob(f"{MEMBERS}/*/fold_*/config.yaml"))
+
+
+def ensemble(weights_dir):
+    return Path(weights_dir) / ENSEMBLE
+
+
+def member_dir(weights_dir, name):
+    return Path(weights_dir) / MEMBERS / name
+
+
+def shipped_checkpoints(weights_dir):
+    """The best.pt files a submission ships: the run's folds, or every member's."""
+    return best_checkpoints(weights_dir) + sorted(Path(weights_dir).glob(f"{MEMBERS}/*/{BEST_GLOB}"))
 
 
 def attempt_dir(weights_dir, k, seed):

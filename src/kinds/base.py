@@ -206,5 +206,10 @@ class Classification(Kind):
         return {c: np.round(probs[:, j].astype(float), 6) for j, c in enumerate(self.cols)}
 
     def write_predictions(self, run, out):
-        frame = output_frame(run.samples, self.cfg, self.output_values(run, self.predict_probs(run)))
+        return self.write_probs(run, self.predict_probs(run), out)
+
+    def write_probs(self, run, probs, out):
+        """The output table of probabilities (n, T) of run.samples (thresholds from run.weights_dir), written to
+        ``out`` and checked (None: only returned)."""
+        frame = output_frame(run.samples, self.cfg, self.output_values(run, probs))
         return write_checked(frame, out, run.samples, self.cfg)

@@ -12,6 +12,7 @@ import torch
 
 from .. import config as C
 from .. import layout
+from ..blend import read_manifest
 from ..ensemble import load_folds
 from ..errors import run_cli
 from ..io_utils import atomic_write_text
@@ -34,8 +35,22 @@ def licence(dist):
     return text
 
 
+def ensemble_line(weights_dir):
+    """(the first member's folder, a line naming the members) of an ensemble folder; (the folder, None) else."""
+    if not layout.ensemble(weights_dir).is_file():
+        return weights_dir, None
+    manifest = read_manifest(weights_dir)
+    members = ", ".join(f"`{m['name']}` (weight {m['weight']:.2f}, {m['backbone']}, {m['img_size']} px)"
+                        for m in manifest["members"])
+    return layout.member_dir(weights_dir, manifest["members"][0]["name"]), (
+        f"- Ensemble of {len(manifest['members'])} runs, {manifest['average']} average: {members}; chosen on "
+        f"out-of-fold predictions (blend {manifest['scores']['blend_oof']:.4f}, nested estimate "
+        f"{manifest['scores']['nested']:.4f}); the model line describes the first member")
+
+
 def section(weights_dir, requirements):
-    ckpts, cfg = load_folds(weights_dir)          # every fold once, checked to belong to one task
+    first, ensemble = ensemble_line(weights_dir)
+    ckpts, cfg = load_folds(first)                # every fold once, checked to belong to one task
     m = cfg["model"]
     cv_path, pre_path = layout.summary(weights_dir), weights_dir / MARKER
     cv = json.loads(cv_path.read_text()) if cv_path.is_file() else None
@@ -50,7 +65,7 @@ def section(weights_dir, requirements):
              f"{len(ckpts)} folds of {cfg['train']['n_folds']}, up to {cfg['train']['epochs']} epochs "
              f"(best epochs: {', '.join(str(k['epoch']) for k in ckpts)})",
              "- Commands: `pip install -r requirements.txt`, then `python test.py --data_dir TEST_FOLDER` "
-             "(writes output.csv in the current folder), then your evaluate.py."]
+             "(writes output.csv in the current folder), then your evaluate.py."] + ([ensemble] if ensemble else [])
     if cv and "oof" in cv:
         o = cv["oof"]
         lines.append(f"- Out-of-fold CV: {o['primary']} AUROC {o['primary_auc']:.4f} (folds "

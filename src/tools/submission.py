@@ -11,7 +11,7 @@ from .. import config as C
 from .. import layout
 
 CODE = ["train.py", "test.py", "evaluate.py", "requirements.txt", "SUBMISSION.md", "README.md"]
-WEIGHT_FILES = [layout.SUMMARY, layout.FOLDS_CSV]
+WEIGHT_FILES = [layout.SUMMARY, layout.FOLDS_CSV, layout.ENSEMBLE]
 TOOLS = "tools"                  # src/tools/: developer tools, never shipped
 
 
@@ -24,7 +24,7 @@ def submission_files(weights_dir, root=C.PROJECT_ROOT):
     files.update({str(p.relative_to(root)): p for p in sorted((root / "src").rglob("*.py"))
                   if TOOLS not in p.relative_to(root / "src").parts[:-1]})
     files.update({str(p.relative_to(root)): p for p in sorted((root / "configs").glob("*.yaml"))})
-    for p in layout.best_checkpoints(weights_dir):
+    for p in layout.shipped_checkpoints(weights_dir):
         files[f"weights/{p.relative_to(weights_dir).as_posix()}"] = p
     for name in WEIGHT_FILES:
         if (weights_dir / name).is_file():
