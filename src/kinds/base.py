@@ -88,6 +88,11 @@ class Kind:
         """{column: value} of a sweep's leaderboard row; the first column ranks the runs."""
         raise NotImplementedError
 
+    def headline(self, oof):
+        """The score that ranks runs (the leaderboard's first column) of an out-of-fold table; a kind may compute
+        it without the whole summary (a blend's selection asks for it hundreds of times)."""
+        return float(next(iter(self.leaderboard(self.summarize(oof)[0]).values())))
+
     def write_predictions(self, run, out):
         """Predict run.samples with run.models, write them to ``out`` (None: only return them); a DataFrame."""
         raise NotImplementedError

@@ -147,6 +147,10 @@ class Binary(Classification):
                 + "".join(f"\n  WARNING: {w}" for w in warnings))
         return summary, text
 
+    def headline(self, oof):
+        prim = C.primary(self.cfg)
+        return auc(oof[f"{prim}_true"].to_numpy(float), oof[prim].to_numpy(float))
+
     def leaderboard(self, summary):
         rep = summary["oof"]
         return dict(oof_primary_auc=rep["primary_auc"], mean_location_auc=rep["mean_location_auc"],
