@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import config as C
+from .. import layout
 from ..checkpoint import load
 from ..data import find_root, read_csv
 from ..errors import UserError, run_cli
@@ -130,7 +131,7 @@ def main(argv=None):
         if connects:
             reasons.append(f"test.py tried network connections: {connects[:3]}")
         if proc.returncode == 0:
-            cfg = load(next(copy.glob("weights/fold_*/best.pt")), mmap=True)["config"]
+            cfg = load(layout.shipped_checkpoints(copy / "weights")[0], mmap=True)["config"]
             reasons += check_output(work / "output.csv", data, cfg)
             if args.gt and not reasons:
                 shutil.copy(args.gt, work / "groundtruth.csv")
