@@ -177,6 +177,9 @@ def main(argv=None):
           "(chosen and scored on the same out-of-fold predictions: optimistic)")
     print(f"nested estimate: {chosen['nested']:.4f} (each fold scored by a blend chosen on the other folds)")
     print(f"constant prediction (all zeros): {chosen['constant']:.4f}")
+    if chosen["nested"] < chosen["singles"][best]:
+        print(f"WARNING: the nested estimate of the blend ({chosen['nested']:.4f}) is below the best single run's "
+              f"out-of-fold score ({chosen['singles'][best]:.4f}): the blend's gain is selection noise; ship {best}")
     print(f"wrote {args.out}; predict with: python test.py --data_dir TEST_FOLDER --weights_dir {args.out}")
     log.debug("%s", text)
     return 0
