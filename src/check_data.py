@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
+from PIL import Image
 from tqdm import tqdm
 
 from . import config as C
 from .data import discover, find_root, stem_ids
 from .errors import UserError, run_cli
-from .images import ENDINGS, format_of, is_colour
+from .images import ENDINGS, format_of
 from .kinds import kind_of
 from .runtime import setup_logging
 
@@ -149,6 +150,16 @@ def mask_problems(samples, cfg, split):
         out.append(Problem("warning", "mask folders holding files but no mask named like an id with one of "
                            f"the extensions {' '.join(cfg['data']['extensions'])} (read as no lesion)", unmatched))
     return out
+
+
+def is_colour(path):
+    """True when an image file holds colour (RGB, palette, CMYK ...), False for gray, None when unreadable;
+    from its header only."""
+    try:
+        with Image.open(path) as im:
+            return im.mode not in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
 
 
 def colour_note(files, channels):

@@ -31,12 +31,8 @@ def looks_like_image(path):
 
 
 # EXIF orientation is ignored, as IMREAD_UNCHANGED (the full-size path, masks, header sizes) ignores it
-REDUCED = {f: flag | cv2.IMREAD_IGNORE_ORIENTATION for f, flag in ((2, cv2.IMREAD_REDUCED_GRAYSCALE_2),
-                                                                    (4, cv2.IMREAD_REDUCED_GRAYSCALE_4),
-                                                                    (8, cv2.IMREAD_REDUCED_GRAYSCALE_8))}
-REDUCED_COLOR = {f: flag | cv2.IMREAD_IGNORE_ORIENTATION for f, flag in ((2, cv2.IMREAD_REDUCED_COLOR_2),
-                                                                          (4, cv2.IMREAD_REDUCED_COLOR_4),
-                                                                          (8, cv2.IMREAD_REDUCED_COLOR_8))}
+REDUCED = {f: getattr(cv2, f"IMREAD_REDUCED_GRAYSCALE_{f}") | cv2.IMREAD_IGNORE_ORIENTATION for f in (2, 4, 8)}
+REDUCED_COLOR = {f: getattr(cv2, f"IMREAD_REDUCED_COLOR_{f}") | cv2.IMREAD_IGNORE_ORIENTATION for f in (2, 4, 8)}
 CROPS = ("none", "border", "fov")
 CLAHE_CHANNELS = ("lightness", "green")
 FULL = (0.0, 1.0, 0.0, 1.0)          # a content box (y0, y1, x0, x1) as fractions of the image: all of it
@@ -80,16 +76,6 @@ def header_size(source):
             source = io.BytesIO(memoryview(source)[:65536])                # the header is in the first bytes
         with Image.open(source) as im:
             return im.size
-    except (OSError, ValueError, Image.DecompressionBombError):
-        return None
-
-
-def is_colour(path):
-    """True when an image file holds colour (RGB, palette, CMYK ...), False for gray, None when unreadable;
-    from its header only."""
-    try:
-        with Image.open(path) as im:
-            return im.mode not in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
     except (OSError, ValueError, Image.DecompressionBombError):
         return None
 
