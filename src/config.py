@@ -19,7 +19,7 @@ DEFAULTS = {
     "targets": {"kind": "binary", "location_output": "binary", "stratify_column": None, "grade_column": None,
                 "grade_classes": 5},
     "preprocess": {"crop_border": True, "fov_crop": False, "clahe_clip": 0.0, "clahe_grid": 8,
-                   "clahe_channel": "lightness"},
+                   "clahe_channel": "lightness", "mask_margin": 0.03},
     "augment": {"mirror_p": 0.0},
     "model": {"pool": "gem", "fusion": "attention", "consistency": "softor", "dropout": 0.0,
               "location_head": "view", "mask_mode": "none", "decoder_width": 32},

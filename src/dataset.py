@@ -9,6 +9,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
 from . import config as C
 from . import distributed as D
+from . import mask_modes
 from .cache import ViewCache
 from .errors import UserError
 from .images import Prep, load_mask, load_view
@@ -48,8 +49,10 @@ class MultiViewDataset(Dataset):
     def __init__(self, samples, indices, cfg, train=False, seed=0, cache_dir=None, mask_is_target=False):
         self.paths = [samples.paths[i] for i in indices]
         self.labels = None if samples.labels is None else samples.labels[indices]
-        self.prep = Prep.of(cfg)
-        self.size = self.prep.size
+        self.mask_mode = mask_modes.check(cfg["model"]["mask_mode"])
+        self.size = Prep.of(cfg).size
+        self.prep = mask_modes.load_prep(Prep.of(cfg), self.mask_mode)      # what views are loaded (cached) at
+        self.margin = float(cfg["preprocess"]["mask_margin"])
         self.mean, self.std = (channel_values(cfg["preprocess"][k], self.prep.channels) for k in ("mean", "std"))
         self.train = train
         self.seed = seed
@@ -58,7 +61,6 @@ class MultiViewDataset(Dataset):
         self.mirror = C.mirror_permutations(cfg)
         self.masks = None if samples.mask_paths is None else [samples.mask_paths[i] for i in indices]
         self.mask_is_target = mask_is_target
-        self.mask_mode = cfg["model"]["mask_mode"]
         self._warned = set()
         self.cache = ViewCache(cache_dir, self.prep) if cache_dir else None
 
@@ -92,7 +94,7 @@ class MultiViewDataset(Dataset):
                 if mask is None:
                     mask = load_mask(*key, self.prep, box)
             if mask is None:
-                mask = np.full((self.size, self.size), 0 if self.mask_is_target else 255, np.uint8)
+                mask = np.full((self.prep.size,) * 2, 0 if self.mask_is_target else 255, np.uint8)
             out.append(np.where(mask > 127, 255, 0).astype(np.uint8))
         return np.stack(out, axis=-1)
 
@@ -102,6 +104,8 @@ class MultiViewDataset(Dataset):
         views = list(views)
         mask = self._masks(i, boxes[0])
         label = None if self.labels is None else self.labels[i].copy()
+        if self.prep.size != self.size:                  # crop mode: cut the mask's box out of the larger view
+            views[0], mask = mask_modes.crop_to_mask(views[0], mask, self.size, self.margin)
         if self.train:
             rng = np.random.default_rng([self.seed, epoch, i])
             seeds = rng.integers(0, 2**31 - 1, size=len(views))
@@ -125,11 +129,7 @@ class MultiViewDataset(Dataset):
             m = m.permute(2, 0, 1).float()                                     # (M, S, S)
             if self.mask_is_target:
                 return x[0], (m if label is None else (m, y)), i
-            m = m[None, :1]                                                    # (1, 1, S, S): the one mask read
-            if self.mask_mode == "masked":
-                x = x * m + (1 - m) * (-self.mean / self.std)                  # outside the lungs: black
-            elif self.mask_mode in ("channel", "pool"):
-                x = torch.cat([x, m], dim=1)                                   # (1, C + 1, S, S)
+            x = mask_modes.apply(x, m[None, :1], self.mask_mode, -self.mean / self.std, self.margin)
         return x, y, i
 
 

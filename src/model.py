@@ -7,6 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import config as C
+from . import mask_modes
 from .backbone import create_backbone
 from .errors import UserError
 from .unet import UNet
@@ -88,9 +89,7 @@ class MultiViewNet(nn.Module):
                  consistency="softor", dropout=0.2, head="primary_locations", n_outputs=None, mask_mode="none",
                  location_head="view", in_chans=1, pretrained=False, pretrained_path=None):
         super().__init__()
-        if mask_mode not in ("none", "masked", "channel", "pool"):
-            raise UserError(f"unknown model.mask_mode '{mask_mode}' (none | masked | channel | pool)")
-        self.mask_mode = mask_mode
+        self.mask_mode = mask_modes.check(mask_mode)
         self.backbone = create_backbone(backbone, pretrained, pretrained_path, num_classes=0, global_pool="",
                                         in_chans=in_chans + (mask_mode == "channel"))
         dim = self.backbone.num_features
@@ -98,8 +97,8 @@ class MultiViewNet(nn.Module):
         vis[:, vis.sum(0) == 0] = 1.0          # a location no view claims is read from all views
         self.register_buffer("visibility", vis, persistent=False)
         self.primary_index = primary_index
-        # GeM and attention pooling register themselves as submodules; the mask pools in mask_mode "pool"
-        self.pool = None if mask_mode == "pool" else spatial_pool(pool, dim)
+        # GeM and attention pooling register themselves as submodules; the mask pools in mask_mode pool / crop
+        self.pool = None if mask_modes.pools_under_mask(mask_mode) else spatial_pool(pool, dim)
         self.view_embed = nn.Parameter(torch.randn(n_views, dim) * 0.02)
         self.norm = nn.LayerNorm(dim)
         if fusion not in ("attention", "mean"):
@@ -132,7 +131,7 @@ class MultiViewNet(nn.Module):
         if flat.is_cuda:
             flat = flat.contiguous(memory_format=torch.channels_last)
         mask = None
-        if self.mask_mode == "pool":          # the last channel is the mask: it weights the pooling, not the backbone
+        if mask_modes.pools_under_mask(self.mask_mode):   # the last channel is the mask: it weights the pooling
             flat, mask = flat[:, :-1], flat[:, -1:]
         f = self.backbone.forward_features(flat)
         if f.ndim == 3:                       # transformer tokens (B*V, N, D) -> pool over tokens

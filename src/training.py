@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from . import config as C
 from . import distributed as D
-from . import layout
+from . import layout, mask_modes
 from .cache import ViewCache
 from .check_data import load_checked
 from .cv import summarize
@@ -56,7 +56,7 @@ def fold_list(folds, n_folds):
 
 
 def build_cache(samples, cfg, cache_dir, workers):
-    prep = Prep.of(cfg)
+    prep = mask_modes.load_prep(Prep.of(cfg), cfg["model"]["mask_mode"])
     items = [p for row in samples.paths for p in row]
     if samples.mask_paths is not None:
         items += [mask_key(m, row[0], prep) for row, ms in zip(samples.paths, samples.mask_paths) for m in ms if m]

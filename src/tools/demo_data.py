@@ -18,6 +18,7 @@ import pandas as pd
 
 from .. import config as C
 from ..errors import UserError, run_cli
+from .demo_cxr import generate_cxr, smooth_noise
 from .demo_fundus import generate_fundus
 
 # K-ium label statistics from the brief: patients with n locations, among patients with an aneurysm
@@ -50,11 +51,6 @@ def sample_labels(rng, cfg, stats):
         for c in rng.choice(locs, size=min(n, len(locs)), replace=False, p=w / w.sum()):
             row[c] = 1
     return row
-
-
-def smooth_noise(rng, h, w, cells=6, amp=25.0):
-    small = rng.normal(0, 1, (cells, cells)).astype(np.float32)
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC) * amp
 
 
 def draw_view(rng, size_range, pts, mirrored, lesions, lesion_scale):
@@ -154,82 +150,18 @@ def generate(cfg, out, n_train, n_test, seed=0, size_range=(720, 1255), lesion_s
     return tables
 
 
-def draw_cxr(rng, size_range, grade, n_grades):
-    """(image, lung mask) of a chest-X-ray-like picture: edema (bright blotches) inside the lungs in
-    proportion to the grade, and equally strong blotches outside the lungs drawn independently of it."""
-    s = int(rng.integers(size_range[0], size_range[1] + 1))
-    h, w = s, int(s * rng.uniform(0.9, 1.1))
-    img = (rng.uniform(20, 40) + smooth_noise(rng, h, w, amp=8)).astype(np.float32)
-    cv2.ellipse(img, (w // 2, int(h * 0.55)), (int(w * 0.45), int(h * 0.48)), 0, 0, 360, 150, -1)   # body
-    mask = np.zeros((h, w), np.uint8)
-    for side in (-1, 1):
-        c = (int(w * (0.5 + side * rng.uniform(0.18, 0.22))), int(h * rng.uniform(0.45, 0.52)))
-        axes = (int(w * rng.uniform(0.12, 0.15)), int(h * rng.uniform(0.27, 0.32)))
-        cv2.ellipse(mask, c, axes, side * rng.uniform(0, 8), 0, 360, 255, -1)
-    img[mask > 0] = rng.uniform(55, 75)                                       # dark, air-filled lungs
-    cv2.ellipse(img, (int(w * 0.53), int(h * 0.62)), (int(w * 0.11), int(h * 0.12)), 0, 0, 360, 170, -1)  # heart
-    ys, xs = np.nonzero(mask)
-    oy, ox = np.nonzero((mask == 0) & (img > 100))
-
-    def blotches(n, pool_y, pool_x):
-        for _ in range(n):
-            k = int(rng.integers(len(pool_y)))
-            r = max(2, int(s * rng.uniform(0.02, 0.035)))
-            layer = np.zeros((h, w), np.float32)
-            cv2.circle(layer, (int(pool_x[k]), int(pool_y[k])), r, 1.0, -1)
-            img[:] += cv2.GaussianBlur(layer, (0, 0), r / 2) * rng.uniform(35, 55)
-
-    per_grade = 3
-    blotches(grade * per_grade, ys, xs)
-    blotches(int(rng.integers(0, (n_grades - 1) * per_grade + 1)), oy, ox)       # distractors: random count
-    haze = 9.0                                                                    # diffuse opacity per grade
-    img[mask > 0] += grade * haze
-    img[(mask == 0) & (img > 100)] += rng.uniform(0, (n_grades - 1) * haze)      # distractor: same range
-    img += rng.normal(0, 4, img.shape).astype(np.float32)
-    return np.clip(img, 0, 255).astype(np.uint8), mask
-
-
-def generate_cxr(cfg, out, n_train, n_test, seed=0, size_range=(256, 320)):
-    out = Path(out)
-    id_col, cols = cfg["data"]["id_column"], C.target_columns(cfg)
-    src = cfg["targets"]["source_column"]
-    weights = np.array(cfg["demo"].get("grade_weights", [1] * len(cols)), float)
-    rng = np.random.default_rng(seed)
-    tables = {}
-    for name, n, offset in (("train", n_train, 0), ("test", n_test, n_train)):
-        folder = out / f"{name}_set"
-        (folder / cfg["data"]["image_dir"]).mkdir(parents=True, exist_ok=True)
-        if name == "train":
-            (folder / cfg["data"]["mask_dir"]).mkdir(parents=True, exist_ok=True)
-        rows = []
-        for i in range(n):
-            sid = f"cxr{offset + i:05d}"
-            grade = int(rng.choice(len(cols), p=weights / weights.sum()))
-            img, mask = draw_cxr(rng, size_range, grade, len(cols))
-            cv2.imwrite(str(folder / cfg["data"]["image_dir"] / f"{sid}.png"), img)
-            if name == "train":
-                cv2.imwrite(str(folder / cfg["data"]["mask_dir"] / f"{sid}.png"), mask)
-            rows.append({id_col: sid, src: grade})
-        tables[name] = pd.DataFrame(rows)
-    tables["train"].to_csv(out / "train_set" / cfg["data"]["train_csv"], index=False)
-    tables["test"][[id_col]].to_csv(out / "test_set" / cfg["data"]["test_csv"], index=False)
-    truth = pd.DataFrame({id_col: tables["test"][id_col]})
-    for j, c in enumerate(cols):
-        truth[c] = (tables["test"][src] == j).astype(int)
-    truth.to_csv(out / "groundtruth.csv", index=False)
-    return tables
-
-
 TASK_CONFIGS = {"kium": "kium.yaml", "cxr": "cxr_masked.yaml", "fundus": "fundus.yaml"}
 DEFAULT_SIZES = {"kium": (720, 1255), "cxr": (256, 320), "fundus": (288, 384)}
 
 
-def generate_task(task, cfg, out, n_train, n_test, seed=0, size_range=None, lesion_scale=1.0, workers=None):
+def generate_task(task, cfg, out, n_train, n_test, seed=0, size_range=None, lesion_scale=1.0, workers=None,
+                  confounders=0.0):
     """The generator of ``task`` ('kium' | 'cxr' | 'fundus') with its default image sizes; returns the label
-    tables. lesion_scale: the aneurysm radius (kium), the lesions' contrast (fundus)."""
+    tables. lesion_scale: the aneurysm radius (kium), the lesions' contrast (fundus); confounders (cxr): the
+    strength of the grade-linked shortcut outside the lungs in the training split."""
     size_range = tuple(size_range or DEFAULT_SIZES[task])
     if task == "cxr":
-        return generate_cxr(cfg, out, n_train, n_test, seed, size_range)
+        return generate_cxr(cfg, out, n_train, n_test, seed, size_range, confounders)
     if task == "fundus":
         return generate_fundus(cfg, out, n_train, n_test, seed, size_range, lesion_scale, workers)
     return generate(cfg, out, n_train, n_test, seed, size_range, lesion_scale, workers)
@@ -241,7 +173,7 @@ def task_of(cfg):
                  if C.load_config(C.PROJECT_ROOT / "configs" / f)["task"] == cfg["task"]), None)
 
 
-def make_demo(task, out, n_train, n_test, seed=0, size_range=None, lesion_scale=1.0, workers=None):
+def make_demo(task, out, n_train, n_test, seed=0, size_range=None, lesion_scale=1.0, workers=None, confounders=0.0):
     """A synthetic data set of ``task`` ('kium' | 'cxr' | 'fundus') in the real layout under ``out`` (train_set/,
     test_set/, groundtruth.csv); never over an existing one. Returns the label tables."""
     if task not in TASK_CONFIGS:
@@ -252,7 +184,9 @@ def make_demo(task, out, n_train, n_test, seed=0, size_range=None, lesion_scale=
         raise UserError(f"{out} already holds a data set; choose another --out (nothing is overwritten)")
     if n_train < 1 or n_test < 1:
         raise UserError("--n_train and --n_test must be at least 1")
-    return generate_task(task, cfg, out, n_train, n_test, seed, size_range, lesion_scale, workers)
+    if confounders and task != "cxr" or not 0 <= confounders <= 1:
+        raise UserError("--confounders is a strength from 0 to 1, for --task cxr only")
+    return generate_task(task, cfg, out, n_train, n_test, seed, size_range, lesion_scale, workers, confounders)
 
 
 def main(argv=None):
@@ -270,11 +204,14 @@ def main(argv=None):
                    help="image side in pixels (default kium 720 1255, as in the real set; cxr 256 320; fundus 288 384)")
     p.add_argument("--lesion_scale", type=float, default=1.0,
                    help="kium: aneurysm radius; fundus: lesion contrast (a multiplier, default 1; lower: harder)")
+    p.add_argument("--confounders", type=float, default=0.0,
+                   help="cxr: strength 0-1 of a shortcut outside the lungs (ICU films: text tag, device line, "
+                        "pacemaker) whose frequency rises with the grade in train_set only (default 0: none)")
     p.add_argument("--workers", type=int, help="processes (default: all CPUs)")
     args = p.parse_args(argv)
     out = Path(args.out)
     tables = make_demo(args.task, out, args.n_train, args.n_test, args.seed, args.size_range, args.lesion_scale,
-                       args.workers)
+                       args.workers, args.confounders)
     cfg = C.load_config(C.PROJECT_ROOT / "configs" / TASK_CONFIGS[args.task])
     if args.task in ("cxr", "fundus"):
         truth = "groundtruth.csv" if args.task == "cxr" else "groundtruth/ (lesion masks, grades.csv)"

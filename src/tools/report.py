@@ -76,6 +76,8 @@ def section(weights_dir, requirements):
     elif cv and "oof_mean_auc" in cv:
         lines.append(f"- Out-of-fold CV: mean one-vs-rest AUROC {cv['oof_mean_auc']:.4f}, accuracy "
                      f"{cv['oof_accuracy']:.4f}")
+        if "masking_check" in cv:
+            lines.append(f"- Masking check (`python -m src.tools.measure_masking`): {cv['masking_check']['text']}")
     elif cv and "cv_lesion_aupr" in cv:
         lines.append(f"- CV (mean over the folds' validation): mean lesion AUPR {cv['cv_lesion_aupr']:.4f} ("
                      + ", ".join(f"{k} {v:.3f}" for k, v in cv["lesion_aupr"].items()) + ")"
