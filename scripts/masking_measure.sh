@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 16: mask modes on a chest-X-ray set with a shortcut outside the lungs, and on today's stand-in.
 # Usage: W=/tmp/masking_measure [STRENGTH=0.8] [N_TRAIN=400] [N_TEST=200] [SIZES="256 320"] bash scripts/masking_measure.sh
-# CPU, 2 cores: about 45 minutes. Results: $W/{shortcut,plain}_runs/masking_results.md
+# CPU, 2 cores: about 40 minutes. Results: $W/{shortcut,plain}_runs/masking_results.md
 set -euo pipefail
 W=${W:-/tmp/masking_measure}
 PY=${PY:-.venv/bin/python}
@@ -17,7 +17,7 @@ mkdir -p "$W"
   --n_test "$N_TEST" --seed 1 --size_range $SIZES
 # the test folders have no masks: a lung segmenter (one fold) predicts them, as for an organizer
 [ -f "$W/lungseg/fold_0/best.pt" ] || $PY train.py --config cxr_lungseg --data_dir "$W/shortcut/train_set" \
-  --weights_dir "$W/lungseg" --fold 0 $COMMON
+  --weights_dir "$W/lungseg" --fold 0 $COMMON --epochs 6
 $PY -m src.tools.measure_masking --data_dir "$W/shortcut/train_set" --test_dir "$W/shortcut/test_set" \
   --gt "$W/shortcut/groundtruth.csv" --mask_weights "$W/lungseg" --out "$W/shortcut_runs" \
   --modes ${MODES_SHORTCUT:-none,pool,masked,channel,crop} $COMMON

@@ -46,7 +46,7 @@ def draw_icu_film(rng, img, mask, s):
         cy = int(h * rng.uniform(0.08, 0.12))
         cv2.rectangle(layer, (cx - int(s * 0.03), cy - int(s * 0.02)), (cx + int(s * 0.03), cy + int(s * 0.02)),
                       1.0, -1)
-    clear = cv2.dilate(mask, np.ones((max(3, int(s * 0.06)),) * 2, np.uint8)) == 0    # well away from the lungs
+    clear = cv2.dilate(mask, np.ones((max(3, int(s * 0.1)),) * 2, np.uint8)) == 0     # well away from the lungs
     img += layer * clear * 110.0
 
 
