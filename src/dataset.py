@@ -12,7 +12,7 @@ from . import distributed as D
 from . import mask_modes
 from .cache import ViewCache
 from .errors import UserError
-from .images import Prep, load_mask, load_view
+from .images import Prep, load_mask, load_view, view_box
 
 log = logging.getLogger("harness")
 
@@ -44,9 +44,11 @@ def mask_key(mask_path, image_path, prep):
 
 class MultiViewDataset(Dataset):
     """Sample i -> (views (V, C, S, S), labels (T,) or empty, i); with ``mask_is_target`` (a task that learns
-    masks) -> (image (C, S, S), masks (M, S, S), i), or (image, (masks, labels), i) when it has labels too."""
+    masks) -> (image (C, S, S), masks (M, S, S), i), or (image, (masks, labels), i) when it has labels too, or
+    (image, its content box (4,), i) with ``with_box`` (to put a predicted map back onto the image)."""
 
-    def __init__(self, samples, indices, cfg, train=False, seed=0, cache_dir=None, mask_is_target=False):
+    def __init__(self, samples, indices, cfg, train=False, seed=0, cache_dir=None, mask_is_target=False,
+                 with_box=False):
         self.paths = [samples.paths[i] for i in indices]
         self.labels = None if samples.labels is None else samples.labels[indices]
         self.mask_mode = mask_modes.check(cfg["model"]["mask_mode"])
@@ -61,6 +63,7 @@ class MultiViewDataset(Dataset):
         self.mirror = C.mirror_permutations(cfg)
         self.masks = None if samples.mask_paths is None else [samples.mask_paths[i] for i in indices]
         self.mask_is_target = mask_is_target
+        self.with_box = with_box
         self._warned = set()
         self.cache = ViewCache(cache_dir, self.prep) if cache_dir else None
 
@@ -124,6 +127,9 @@ class MultiViewDataset(Dataset):
         x = x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2)          # (V, C, S, S)
         x = (x / 255.0 - self.mean) / self.std
         y = torch.zeros(0) if label is None else torch.from_numpy(label)
+        if self.with_box:
+            box = boxes[0] if boxes[0] is not None else view_box(self.paths[i][0], self.prep)   # None: cached
+            return x[0], torch.tensor(box, dtype=torch.float64), i
         if mask is not None:
             m = torch.from_numpy(np.ascontiguousarray(mask.reshape(self.size, self.size, -1)) > 127)
             m = m.permute(2, 0, 1).float()                                     # (M, S, S)

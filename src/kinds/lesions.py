@@ -22,7 +22,7 @@ from ..images import restore
 from ..io_utils import atomic_write_bytes, atomic_write_csv
 from .base import Validation
 from .lesion_files import check_written, evaluate_folders
-from .segmentation import Segmentation, image_geometry, predicted_batches, split_output
+from .segmentation import Segmentation, image_size, predicted_batches, split_output
 
 log = logging.getLogger("harness")
 
@@ -154,15 +154,15 @@ class Lesions(Segmentation):
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise UserError(f"{out} already holds files; choose another --out folder (nothing is overwritten)")
         samples, n = run.samples, len(run.samples.ids)
-        ds = MultiViewDataset(samples, np.arange(n), self.cfg, train=False, mask_is_target=True)
+        ds = MultiViewDataset(samples, np.arange(n), self.cfg, train=False, mask_is_target=True, with_box=True)
         loader = make_loader(ds, run.batch_size, False, run.workers, run.device)
         grades = np.full((n, self.n_grades), np.nan)
         for c in self.cols:
             (out / c).mkdir(parents=True, exist_ok=True)
-        for probs, gprobs, _, idx in predicted_batches(run.models, loader, run.device, tta=run.tta):
+        for probs, gprobs, boxes, idx in predicted_batches(run.models, loader, run.device, tta=run.tta):
             probs = probs.cpu().numpy()
-            for b, i in enumerate(idx.tolist()):
-                h, w, box = image_geometry(samples.paths[i][0], ds.prep, probs.shape[-2:])
+            for b, (i, box) in enumerate(zip(idx.tolist(), boxes.tolist())):
+                h, w = image_size(samples.paths[i][0], probs.shape[-2:])
                 for j, c in enumerate(self.cols):
                     level = PM.quantise(restore(probs[b, j], box, h, w))
                     atomic_write_bytes(out / c / f"{samples.ids[i]}.png", cv2.imencode(".png", level)[1].tobytes())

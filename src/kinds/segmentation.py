@@ -12,7 +12,7 @@ from ..dataset import MultiViewDataset, make_loader
 from ..distributed import gather
 from ..errors import UserError
 from ..forward import logits_of
-from ..images import FULL, Prep, header_size, restore, view_box
+from ..images import header_size, restore
 from ..io_utils import atomic_write_bytes
 from .base import Kind, Validation
 
@@ -76,11 +76,11 @@ def predict_masks(models, loader, device):
     return np.concatenate(probs), (np.concatenate(targets) if targets else None), np.concatenate(order)
 
 
-def image_geometry(path, prep, fallback):
-    """(height, width, content box) of an image file, to put a predicted map back onto it."""
+def image_size(path, fallback):
+    """(height, width) of an image file from its header, to put a predicted map back onto it; ``fallback``
+    when the file is missing or unreadable."""
     size = header_size(path) if path is not None else None
-    h, w = (size[1], size[0]) if size else fallback
-    return h, w, view_box(path, prep) if size else FULL
+    return (size[1], size[0]) if size else tuple(fallback)
 
 
 class Segmentation(Kind):
@@ -129,15 +129,18 @@ class Segmentation(Kind):
     def write_masks(self, models, samples, indices, device, workers, batch_size, folder):
         """Predict masks for samples[indices] and write them as {id}.png (0/255) at each image's own size."""
         folder.mkdir(parents=True, exist_ok=True)
-        ds = MultiViewDataset(samples, np.asarray(indices), self.cfg, train=False, mask_is_target=True)
-        probs, _, _ = predict_masks(models, make_loader(ds, batch_size, False, workers, device), device)
-        written, prep = [], Prep.of(self.cfg)
-        for i, prob in zip(indices, probs):
-            h, w, box = image_geometry(samples.paths[i][0], prep, prob.shape)
-            mask = np.where(restore(prob, box, h, w) > 0.5, 255, 0).astype(np.uint8)
-            target = folder / f"{samples.ids[i]}.png"
-            atomic_write_bytes(target, cv2.imencode(".png", mask)[1].tobytes())
-            written.append(target)
+        indices = np.asarray(indices)
+        ds = MultiViewDataset(samples, indices, self.cfg, train=False, mask_is_target=True, with_box=True)
+        written = []
+        for probs, _, boxes, idx in predicted_batches(models, make_loader(ds, batch_size, False, workers, device),
+                                                      device):
+            for prob, box, k in zip(probs[:, 0].cpu().numpy(), boxes.tolist(), idx.tolist()):
+                i = indices[k]
+                h, w = image_size(samples.paths[i][0], prob.shape)
+                mask = np.where(restore(prob, box, h, w) > 0.5, 255, 0).astype(np.uint8)
+                target = folder / f"{samples.ids[i]}.png"
+                atomic_write_bytes(target, cv2.imencode(".png", mask)[1].tobytes())
+                written.append(target)
         return written
 
     def write_predictions(self, run, out):

@@ -9,7 +9,6 @@ and scores fold k. Every run must have been trained on one shared folds.csv (a s
 """
 import argparse
 import json
-import logging
 import shutil
 from pathlib import Path
 
@@ -25,8 +24,6 @@ from ..io_utils import atomic_write_text
 from ..kinds import kind_of
 from ..kinds.base import Classification
 from ..runtime import setup_logging
-
-log = logging.getLogger("harness")
 
 
 def read_run(path):
@@ -180,8 +177,8 @@ def main(argv=None):
     if chosen["nested"] < chosen["singles"][best]:
         print(f"WARNING: the nested estimate of the blend ({chosen['nested']:.4f}) is below the best single run's "
               f"out-of-fold score ({chosen['singles'][best]:.4f}): the blend's gain is selection noise; ship {best}")
+    print(f"the blend's {text}")
     print(f"wrote {args.out}; predict with: python test.py --data_dir TEST_FOLDER --weights_dir {args.out}")
-    log.debug("%s", text)
     return 0
 
 
