@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Best single run vs a Caruana blend of runs (CPU scale, K-ium stand-in, 3 folds on one shared split): each run's
 # out-of-fold AUROC, the blend's optimistic OOF and nested estimates, and all of them on a fresh held-out set.
-# Usage: W=/tmp/blend_measure bash scripts/blend_measure.sh   (knobs: N_TRAIN SIZE LESION EPOCHS N_HELDOUT)
+# Usage: W=/tmp/blend_measure bash scripts/blend_measure.sh   (knobs: N_TRAIN SIZE LESION EPOCHS N_HELDOUT;
+#   SEEDS=1: the three runs are one configuration with seeds 1, 2, 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 W=${W:-/tmp/blend_measure}; PY=${PY:-.venv/bin/python}
@@ -16,9 +17,15 @@ run() {  # name, options
   [ -f "$W/r1/folds.csv" ] && [ ! -f "$W/$name/folds.csv" ] && cp "$W/r1/folds.csv" "$W/$name/"
   $PY train.py --data_dir "$W/data/train_set" --weights_dir "$W/$name" $COMMON --resume "$@" > "$W/$name.log" 2>&1
 }
-run r1 --model test_efficientnet --img_size 96
-run r2 --model test_resnet --img_size 96
-run r3 --model test_efficientnet --img_size 128 --seed 7
+if [ -n "${SEEDS:-}" ]; then      # the cheap first ensemble: one configuration, three seeds
+  run r1 --model test_efficientnet --img_size 96 --seed 1
+  run r2 --model test_efficientnet --img_size 96 --seed 2
+  run r3 --model test_efficientnet --img_size 96 --seed 3
+else
+  run r1 --model test_efficientnet --img_size 96
+  run r2 --model test_resnet --img_size 96
+  run r3 --model test_efficientnet --img_size 128 --seed 7
+fi
 rm -rf "$W/ens"
 $PY -m src.tools.blend --runs "$W/r1" "$W/r2" "$W/r3" --out "$W/ens" | tee "$W/blend.txt"
 for name in r1 r2 r3 ens; do

@@ -50,10 +50,10 @@ def draw_icu_film(rng, img, mask, s):
     img += layer * clear * 110.0
 
 
-def draw_cxr(rng, size_range, grade, n_grades, icu_rate=0.0):
-    """(image, lung mask, ICU film or not) of a chest-X-ray-like picture: edema (bright blotches) inside the
-    lungs in proportion to the grade, and equally strong blotches outside the lungs drawn independently of it;
-    with probability ``icu_rate`` the ICU-film confounders (draw_icu_film)."""
+def draw_cxr(rng, size_range, grade, n_grades, icu_rate=0.0, contrast=1.0):
+    """(image, lung mask, ICU film or not) of a chest-X-ray-like picture: edema (bright blotches and haze)
+    inside the lungs in proportion to the grade, and equally strong blotches and haze outside the lungs drawn
+    independently of it, all x ``contrast``; with probability ``icu_rate`` the ICU-film confounders."""
     s = int(rng.integers(size_range[0], size_range[1] + 1))
     h, w = s, int(s * rng.uniform(0.9, 1.1))
     img = (rng.uniform(20, 40) + smooth_noise(rng, h, w, amp=8)).astype(np.float32)
@@ -74,12 +74,12 @@ def draw_cxr(rng, size_range, grade, n_grades, icu_rate=0.0):
             r = max(2, int(s * rng.uniform(0.02, 0.035)))
             layer = np.zeros((h, w), np.float32)
             cv2.circle(layer, (int(pool_x[k]), int(pool_y[k])), r, 1.0, -1)
-            img[:] += cv2.GaussianBlur(layer, (0, 0), r / 2) * rng.uniform(35, 55)
+            img[:] += cv2.GaussianBlur(layer, (0, 0), r / 2) * rng.uniform(35, 55) * contrast
 
     per_grade = 3
     blotches(grade * per_grade, ys, xs)
     blotches(int(rng.integers(0, (n_grades - 1) * per_grade + 1)), oy, ox)       # distractors: random count
-    haze = 9.0                                                                    # diffuse opacity per grade
+    haze = 9.0 * contrast                                                         # diffuse opacity per grade
     img[mask > 0] += grade * haze
     img[(mask == 0) & (img > 100)] += rng.uniform(0, (n_grades - 1) * haze)      # distractor: same range
     icu = bool(icu_rate > 0 and rng.random() < icu_rate)                         # no draw: same default images
@@ -89,9 +89,10 @@ def draw_cxr(rng, size_range, grade, n_grades, icu_rate=0.0):
     return np.clip(img, 0, 255).astype(np.uint8), mask, icu
 
 
-def generate_cxr(cfg, out, n_train, n_test, seed=0, size_range=(256, 320), confounders=0.0):
+def generate_cxr(cfg, out, n_train, n_test, seed=0, size_range=(256, 320), confounders=0.0, contrast=1.0):
     """train_set/ (images, masks, train.csv), test_set/ (images, test.csv) and groundtruth.csv under ``out``;
-    ``confounders``: the strength of the grade-linked ICU-film shortcut in the training split (0 = none)."""
+    ``confounders``: the strength of the grade-linked ICU-film shortcut in the training split (0 = none);
+    ``contrast``: of the edema (and of the look-alikes outside the lungs; lower: harder)."""
     out = Path(out)
     id_col, cols = cfg["data"]["id_column"], C.target_columns(cfg)
     src = cfg["targets"]["source_column"]
@@ -110,8 +111,8 @@ def generate_cxr(cfg, out, n_train, n_test, seed=0, size_range=(256, 320), confo
         for i in range(n):
             sid = f"cxr{offset + i:05d}"
             grade = int(rng.choice(len(cols), p=weights))
-            img, mask, _ = draw_cxr(rng, size_range, grade, len(cols), train_rates[grade] if name == "train"
-                                    else test_rate)
+            img, mask, _ = draw_cxr(rng, size_range, grade, len(cols),
+                                    train_rates[grade] if name == "train" else test_rate, contrast)
             cv2.imwrite(str(folder / cfg["data"]["image_dir"] / f"{sid}.png"), img)
             if name == "train":
                 cv2.imwrite(str(folder / cfg["data"]["mask_dir"] / f"{sid}.png"), mask)

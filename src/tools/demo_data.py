@@ -157,11 +157,11 @@ DEFAULT_SIZES = {"kium": (720, 1255), "cxr": (256, 320), "fundus": (288, 384)}
 def generate_task(task, cfg, out, n_train, n_test, seed=0, size_range=None, lesion_scale=1.0, workers=None,
                   confounders=0.0):
     """The generator of ``task`` ('kium' | 'cxr' | 'fundus') with its default image sizes; returns the label
-    tables. lesion_scale: the aneurysm radius (kium), the lesions' contrast (fundus); confounders (cxr): the
-    strength of the grade-linked shortcut outside the lungs in the training split."""
+    tables. lesion_scale: the aneurysm radius (kium), the lesions' contrast (fundus), the edema's contrast
+    (cxr); confounders (cxr): the strength of the grade-linked shortcut outside the lungs in the training split."""
     size_range = tuple(size_range or DEFAULT_SIZES[task])
     if task == "cxr":
-        return generate_cxr(cfg, out, n_train, n_test, seed, size_range, confounders)
+        return generate_cxr(cfg, out, n_train, n_test, seed, size_range, confounders, lesion_scale)
     if task == "fundus":
         return generate_fundus(cfg, out, n_train, n_test, seed, size_range, lesion_scale, workers)
     return generate(cfg, out, n_train, n_test, seed, size_range, lesion_scale, workers)
@@ -203,7 +203,8 @@ def main(argv=None):
     p.add_argument("--size_range", type=int, nargs=2, metavar=("MIN", "MAX"),
                    help="image side in pixels (default kium 720 1255, as in the real set; cxr 256 320; fundus 288 384)")
     p.add_argument("--lesion_scale", type=float, default=1.0,
-                   help="kium: aneurysm radius; fundus: lesion contrast (a multiplier, default 1; lower: harder)")
+                   help="kium: aneurysm radius; fundus: lesion contrast; cxr: edema contrast (a multiplier, default 1; "
+                        "lower: harder)")
     p.add_argument("--confounders", type=float, default=0.0,
                    help="cxr: strength 0-1 of a shortcut outside the lungs (ICU films: text tag, device line, "
                         "pacemaker) whose frequency rises with the grade in train_set only (default 0: none)")
