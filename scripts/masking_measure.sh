@@ -1,26 +1,28 @@
 #!/usr/bin/env bash
-# Issue 16: mask modes on a chest-X-ray set with a shortcut outside the lungs, and on today's stand-in.
-# Usage: W=/tmp/masking_measure [STRENGTH=0.8] [N_TRAIN=400] [N_TEST=200] [SIZES="256 320"] bash scripts/masking_measure.sh
-# CPU, 2 cores: about 40 minutes. Results: $W/{shortcut,plain}_runs/masking_results.md
+# Issue 16: each mask mode on chest-X-ray sets with a shortcut outside the lungs (ICU tags, lines, devices that
+# follow the grade in train_set only) and without one; OOF, test (unseen split, masks from the segmenter) and
+# CV minus test per mode. Usage: W=/tmp/masking_measure bash scripts/masking_measure.sh
+# CPU, 2 cores: about 40 minutes. Results: $W/r_{name}/masking_results.md
 set -euo pipefail
+cd "$(dirname "$0")/.."
 W=${W:-/tmp/masking_measure}
 PY=${PY:-.venv/bin/python}
-STRENGTH=${STRENGTH:-0.8}
-N_TRAIN=${N_TRAIN:-400}
-N_TEST=${N_TEST:-200}
-SIZES=${SIZES:-256 320}
 COMMON="--model test_efficientnet --img_size 128 --epochs 12 --lr 0.003 --n_folds 3 --device cpu"
 mkdir -p "$W"
-[ -d "$W/shortcut" ] || $PY -m src.tools.demo_data --task cxr --out "$W/shortcut" --n_train "$N_TRAIN" \
-  --n_test "$N_TEST" --seed 1 --size_range $SIZES --confounders "$STRENGTH"
-[ -d "$W/plain" ] || $PY -m src.tools.demo_data --task cxr --out "$W/plain" --n_train "$N_TRAIN" \
-  --n_test "$N_TEST" --seed 1 --size_range $SIZES
-# the test folders have no masks: a lung segmenter (one fold) predicts them, as for an organizer
-[ -f "$W/lungseg/fold_0/best.pt" ] || $PY train.py --config cxr_lungseg --data_dir "$W/shortcut/train_set" \
-  --weights_dir "$W/lungseg" --fold 0 $COMMON --epochs 6
-$PY -m src.tools.measure_masking --data_dir "$W/shortcut/train_set" --test_dir "$W/shortcut/test_set" \
-  --gt "$W/shortcut/groundtruth.csv" --mask_weights "$W/lungseg" --out "$W/shortcut_runs" \
-  --modes ${MODES_SHORTCUT:-none,pool,masked,channel,crop} $COMMON
-$PY -m src.tools.measure_masking --data_dir "$W/plain/train_set" --test_dir "$W/plain/test_set" \
-  --gt "$W/plain/groundtruth.csv" --mask_weights "$W/lungseg" --out "$W/plain_runs" \
-  --modes ${MODES_PLAIN:-none,pool,crop} $COMMON
+setting() {  # name, edema contrast, shortcut strength, n_train, n_test, min size, max size, modes
+  local name=$1 contrast=$2 strength=$3 n_train=$4 n_test=$5 lo=$6 hi=$7 modes=$8
+  [ -d "$W/d_$name" ] || $PY -m src.tools.demo_data --task cxr --out "$W/d_$name" --n_train "$n_train" \
+    --n_test "$n_test" --seed 1 --size_range "$lo" "$hi" --confounders "$strength" --lesion_scale "$contrast"
+  # the test folders have no masks: the lung segmenter predicts them, as for an organizer
+  [ -f "$W/lungseg/fold_0/best.pt" ] || $PY train.py --config cxr_lungseg --data_dir "$W/d_$name/train_set" \
+    --weights_dir "$W/lungseg" --fold 0 $COMMON --epochs 6
+  $PY -m src.tools.measure_masking --data_dir "$W/d_$name/train_set" --test_dir "$W/d_$name/test_set" \
+    --gt "$W/d_$name/groundtruth.csv" --mask_weights "$W/lungseg" --out "$W/r_$name" --modes "$modes" $COMMON \
+    > "$W/r_$name.log" 2>&1
+  echo "== $name: edema contrast $contrast, shortcut strength $strength, $n_train train / $n_test test, $lo-$hi px"
+  cat "$W/r_$name/masking_results.md"
+}
+setting a 0.5 1.0 400 200 256 320 none,pool,masked,channel,crop     # the shortcut stand-in
+setting plain 1.0 0 400 200 256 320 none,pool,crop                  # today's stand-in
+setting plain_hard 0.5 0 400 200 256 320 none,pool,crop             # harder edema, no shortcut
+setting b 0.7 0.8 200 200 160 200 none,pool,crop                    # weaker shortcut, fewer, smaller films
