@@ -23,6 +23,6 @@ setting() {  # name, edema contrast, shortcut strength, n_train, n_test, min siz
   cat "$W/r_$name/masking_results.md"
 }
 setting a 0.5 1.0 400 200 256 320 none,pool,masked,channel,crop     # the shortcut stand-in
-setting plain 1.0 0 400 200 256 320 none,pool,crop                  # today's stand-in
-setting plain_hard 0.5 0 400 200 256 320 none,pool,crop             # harder edema, no shortcut
-setting b 0.7 0.8 200 200 160 200 none,pool,crop                    # weaker shortcut, fewer, smaller films
+setting plain 1.0 0 400 200 256 320 none,pool,masked,crop        # today's stand-in
+setting plain_hard 0.5 0 400 200 256 320 none,pool,masked,crop   # harder edema, no shortcut
+setting b 0.7 0.8 200 200 160 200 none,pool,masked,crop          # weaker shortcut, fewer, smaller films

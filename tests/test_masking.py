@@ -78,15 +78,13 @@ def test_crop_mode_fills_the_input_with_the_lungs(tmp_path):
     cfg = C.resolved(MASKED, {"model.mask_mode": "crop"})
     samples = discover(tmp_path / "plain", cfg, "train")
     x, _, _ = MultiViewDataset(samples, [0], cfg)[0]
-    assert x.shape == (1, 2, 64, 64)
-    lungs = x[0, 1].numpy() > 0.5
-    rows, cols = np.nonzero(lungs.any(1))[0], np.nonzero(lungs.any(0))[0]
-    assert max(np.ptp(rows), np.ptp(cols)) + 1 >= 0.85 * 64           # the lungs' box spans the input
-    mask = cv2.imread(str(samples.mask_paths[0][0]), cv2.IMREAD_GRAYSCALE) > 127
-    assert lungs.mean() > 1.5 * mask.mean()                            # more of the input is lung than before
+    assert x.shape == (1, 1, 64, 64)
     black = -cfg["preprocess"]["mean"] / cfg["preprocess"]["std"]
-    far = cv2.dilate(lungs.astype(np.uint8), np.ones((9, 9), np.uint8)) == 0
-    assert far.any() and np.allclose(x[0, 0].numpy()[far], black)     # black beyond the margin
+    seen = ~np.isclose(x[0, 0].numpy(), black)                         # the lungs and their margin
+    rows, cols = np.nonzero(seen.any(1))[0], np.nonzero(seen.any(0))[0]
+    assert max(np.ptp(rows), np.ptp(cols)) + 1 >= 0.9 * 64            # the lungs' box spans the input
+    mask = cv2.imread(str(samples.mask_paths[0][0]), cv2.IMREAD_GRAYSCALE) > 127
+    assert 1.5 * mask.mean() < seen.mean() < 0.9                       # more of the input is lung, not all of it
 
 
 def test_measure_masking_reports_test_scores_and_the_gap(tmp_path):
