@@ -63,6 +63,8 @@ class MultiViewDataset(Dataset):
         self.mirror = C.mirror_permutations(cfg)
         self.masks = None if samples.mask_paths is None else [samples.mask_paths[i] for i in indices]
         self.mask_is_target = mask_is_target
+        if self.mask_mode != "none" and self.masks is None and not mask_is_target:
+            raise UserError(f"model.mask_mode {self.mask_mode} reads a mask per image: the config needs data.mask_dir")
         self.with_box = with_box
         self._warned = set()
         self.cache = ViewCache(cache_dir, self.prep) if cache_dir else None
@@ -107,7 +109,7 @@ class MultiViewDataset(Dataset):
         views = list(views)
         mask = self._masks(i, boxes[0])
         label = None if self.labels is None else self.labels[i].copy()
-        if self.prep.size != self.size:                  # crop mode: cut the mask's box out of the larger view
+        if self.mask_mode == "crop":                     # cut the mask's box out of the larger view
             views[0], mask = mask_modes.crop_to_mask(views[0], mask, self.size, self.margin)
         if self.train:
             rng = np.random.default_rng([self.seed, epoch, i])
