@@ -52,8 +52,9 @@ class MultiViewDataset(Dataset):
         self.paths = [samples.paths[i] for i in indices]
         self.labels = None if samples.labels is None else samples.labels[indices]
         self.mask_mode = mask_modes.check(cfg["model"]["mask_mode"])
-        self.size = Prep.of(cfg).size
-        self.prep = mask_modes.load_prep(Prep.of(cfg), self.mask_mode)      # what views are loaded (cached) at
+        prep = Prep.of(cfg)
+        self.size = prep.size
+        self.prep = mask_modes.load_prep(prep, self.mask_mode)              # what views are loaded (cached) at
         self.margin = float(cfg["preprocess"]["mask_margin"])
         self.mean, self.std = (channel_values(cfg["preprocess"][k], self.prep.channels) for k in ("mean", "std"))
         self.train = train

@@ -52,7 +52,7 @@ def test_shortcut_follows_the_grade_in_training_only(tmp_path):
 
 def film_pair(folder):
     """The same film with and without the ICU confounders, with its lung mask, as a one-sample data set each."""
-    img, mask, _ = draw_cxr(np.random.default_rng(5), (150, 150), 2, 4)
+    img, mask = draw_cxr(np.random.default_rng(5), (150, 150), 2, 4)
     icu = img.astype(np.float32)
     draw_icu_film(np.random.default_rng(6), icu, mask, 150)
     for name, picture in (("plain", img), ("icu", np.clip(icu, 0, 255).astype(np.uint8))):

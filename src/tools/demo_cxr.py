@@ -51,7 +51,7 @@ def draw_icu_film(rng, img, mask, s):
 
 
 def draw_cxr(rng, size_range, grade, n_grades, icu_rate=0.0, contrast=1.0):
-    """(image, lung mask, ICU film or not) of a chest-X-ray-like picture: edema (bright blotches and haze)
+    """(image, lung mask) of a chest-X-ray-like picture: edema (bright blotches and haze)
     inside the lungs in proportion to the grade, and equally strong blotches and haze outside the lungs drawn
     independently of it, all x ``contrast``; with probability ``icu_rate`` the ICU-film confounders."""
     s = int(rng.integers(size_range[0], size_range[1] + 1))
@@ -82,11 +82,10 @@ def draw_cxr(rng, size_range, grade, n_grades, icu_rate=0.0, contrast=1.0):
     haze = 9.0 * contrast                                                         # diffuse opacity per grade
     img[mask > 0] += grade * haze
     img[(mask == 0) & (img > 100)] += rng.uniform(0, (n_grades - 1) * haze)      # distractor: same range
-    icu = bool(icu_rate > 0 and rng.random() < icu_rate)                         # no draw: same default images
-    if icu:
+    if icu_rate > 0 and rng.random() < icu_rate:                                 # no draw: same default images
         draw_icu_film(rng, img, mask, s)
     img += rng.normal(0, 4, img.shape).astype(np.float32)
-    return np.clip(img, 0, 255).astype(np.uint8), mask, icu
+    return np.clip(img, 0, 255).astype(np.uint8), mask
 
 
 def generate_cxr(cfg, out, n_train, n_test, seed=0, size_range=(256, 320), confounders=0.0, contrast=1.0):
@@ -111,7 +110,7 @@ def generate_cxr(cfg, out, n_train, n_test, seed=0, size_range=(256, 320), confo
         for i in range(n):
             sid = f"cxr{offset + i:05d}"
             grade = int(rng.choice(len(cols), p=weights))
-            img, mask, _ = draw_cxr(rng, size_range, grade, len(cols),
+            img, mask = draw_cxr(rng, size_range, grade, len(cols),
                                     train_rates[grade] if name == "train" else test_rate, contrast)
             cv2.imwrite(str(folder / cfg["data"]["image_dir"] / f"{sid}.png"), img)
             if name == "train":
