@@ -104,6 +104,13 @@ class MultiViewDataset(Dataset):
             out.append(np.where(mask > 127, 255, 0).astype(np.uint8))
         return np.stack(out, axis=-1)
 
+    def _swapped(self, i, epoch, view, mask):
+        """The view with its surroundings from another sample of this set, drawn per (seed, epoch, sample)."""
+        j = int(np.random.default_rng([self.seed, epoch, i, 1]).integers(len(self) - 1))
+        j += j >= i
+        other, box = self._view(self.paths[j][0])
+        return mask_modes.swap_background(view, mask, other, self._masks(j, box), self.margin)
+
     def __getitem__(self, item):
         i, epoch = item if isinstance(item, tuple) else (item, 0)        # (index, epoch) from EpochSampler
         views, boxes = zip(*(self._view(p) for p in self.paths[i]))
@@ -112,6 +119,8 @@ class MultiViewDataset(Dataset):
         label = None if self.labels is None else self.labels[i].copy()
         if self.mask_mode == "crop":                     # cut the mask's box out of the larger view
             views[0], mask = mask_modes.crop_to_mask(views[0], mask, self.size, self.margin)
+        if self.train and self.mask_mode == "swap" and len(self) > 1:
+            views[0] = self._swapped(i, epoch, views[0], mask)
         if self.train:
             rng = np.random.default_rng([self.seed, epoch, i])
             seeds = rng.integers(0, 2**31 - 1, size=len(views))

@@ -6,7 +6,10 @@
 - pool: the backbone sees the whole image, its features are pooled under the mask;
 - crop: the image is cut to the mask's bounding box (plus a margin) before it is brought to the input size,
   then black outside the mask dilated by the margin: nothing outside the lungs, more pixels of them. Measured
-  below masked in every setting tried (docs/RECIPE.md, "Masking under a shortcut"); kept for other data.
+  below masked in every setting tried (docs/RECIPE.md, "Masking under a shortcut"); kept for other data;
+- swap: as pool, and in training everything outside the lungs (both films' masks, dilated by the margin) comes
+  from another training film: tags, lines and devices there no longer follow the grade, so the network learns
+  the lungs without losing the whole film at test time.
 """
 import dataclasses
 
@@ -17,7 +20,7 @@ import torch.nn.functional as F
 
 from .errors import UserError
 
-MODES = ("none", "masked", "channel", "pool", "crop")
+MODES = ("none", "masked", "channel", "pool", "crop", "swap")
 CROP_LOAD = 2            # crop mode loads views at this multiple of the input size, then cuts the mask's box
 
 
@@ -25,6 +28,11 @@ def check(mode):
     if mode not in MODES:
         raise UserError(f"unknown model.mask_mode '{mode}' ({' | '.join(MODES)})")
     return mode
+
+
+def pools_under_mask(mode):
+    """Whether the backbone's features are pooled under the mask (the mask travels as the last channel)."""
+    return mode in ("pool", "swap")
 
 
 def load_prep(prep, mode):
@@ -60,6 +68,15 @@ def cut(a, top, left, side):
     return out
 
 
+def swap_background(view, mask, other, other_mask, margin):
+    """``view`` with everything outside both lung masks (dilated by ``margin``, a fraction of the side) taken
+    from ``other``: the film's own lungs are kept whole and none of the other film's lungs comes in."""
+    r = max(1, int(round(margin * mask.shape[0])))
+    lungs = ((mask[..., 0] > 127) | (other_mask[..., 0] > 127)).astype(np.uint8)
+    keep = cv2.dilate(lungs, np.ones((2 * r + 1,) * 2, np.uint8)) > 0
+    return np.where(keep.reshape(keep.shape + (1,) * (view.ndim - 2)), view, other)
+
+
 def apply(x, m, mode, black, margin):
     """The network input of normalised views ``x`` (1, C, S, S) and their mask ``m`` (1, 1, S, S) in 0/1."""
     if mode == "masked":
@@ -68,6 +85,6 @@ def apply(x, m, mode, black, margin):
         r = max(1, int(round(margin * x.shape[-1])))
         keep = F.max_pool2d(m, 2 * r + 1, stride=1, padding=r)               # the mask dilated by the margin
         return x * keep + (1 - keep) * black
-    if mode in ("channel", "pool"):
+    if mode == "channel" or pools_under_mask(mode):
         return torch.cat([x, m], dim=1)
     return x
