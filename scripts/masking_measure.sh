@@ -2,7 +2,7 @@
 # Issue 16: each mask mode on chest-X-ray sets with a shortcut outside the lungs (ICU tags, lines, devices that
 # follow the grade in train_set only) and without one; OOF, test (unseen split, masks from the segmenter) and
 # CV minus test per mode. Usage: W=/tmp/masking_measure bash scripts/masking_measure.sh
-# CPU, 2 cores: about 40 minutes. Results: $W/r_{name}/masking_results.md
+# CPU, 2 cores: about 60 minutes. Results: $W/r_{name}/masking_results.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 W=${W:-/tmp/masking_measure}
@@ -22,7 +22,7 @@ setting() {  # name, edema contrast, shortcut strength, n_train, n_test, min siz
   echo "== $name: edema contrast $contrast, shortcut strength $strength, $n_train train / $n_test test, $lo-$hi px"
   cat "$W/r_$name/masking_results.md"
 }
-setting a 0.5 1.0 400 200 256 320 none,pool,masked,channel,crop     # the shortcut stand-in
-setting plain 1.0 0 400 200 256 320 none,pool,masked,crop        # today's stand-in
-setting plain_hard 0.5 0 400 200 256 320 none,pool,masked,crop   # harder edema, no shortcut
-setting b 0.7 0.8 200 200 160 200 none,pool,masked,crop          # weaker shortcut, fewer, smaller films
+setting a 0.5 1.0 400 200 256 320 none,pool,masked,channel,crop,swap   # the shortcut stand-in
+setting plain 1.0 0 400 200 256 320 none,pool,masked,crop,swap   # today's stand-in
+setting plain_hard 0.5 0 400 200 256 320 none,pool,masked,crop,swap   # harder edema, no shortcut
+setting b 0.7 0.8 200 200 160 200 none,pool,masked,crop,swap   # weaker shortcut, fewer, smaller films

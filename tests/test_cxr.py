@@ -30,7 +30,8 @@ def cxr(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("mode,channels", [("none", 1), ("masked", 1), ("channel", 2), ("pool", 2), ("crop", 1)])
+@pytest.mark.parametrize("mode,channels", [("none", 1), ("masked", 1), ("channel", 2), ("pool", 2), ("crop", 1),
+                                          ("swap", 2)])
 def test_mask_modes_feed_the_network(cxr, mode, channels):
     cfg = C.resolved(MASKED, {"model.mask_mode": mode})
     samples = discover(cxr / "train_set", cfg, "train")

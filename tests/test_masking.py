@@ -1,4 +1,4 @@
-"""Masked chest X-ray under a shortcut: the confounded generator, the crop mask mode, the masking check."""
+"""Masked chest X-ray under a shortcut: the confounded generator, the crop and swap mask modes, the masking check."""
 import json
 
 import cv2
@@ -10,6 +10,7 @@ from conftest import run
 from src import config as C
 from src.data import discover
 from src.dataset import MultiViewDataset
+from src.mask_modes import swap_background
 from src.tools.demo_cxr import draw_cxr, draw_icu_film
 
 MASKED = C.resolved(C.load_config(C.PROJECT_ROOT / "configs" / "cxr_masked.yaml"),
@@ -51,26 +52,49 @@ def test_shortcut_follows_the_grade_in_training_only(tmp_path):
 
 
 def film_pair(folder):
-    """The same film with and without the ICU confounders, with its lung mask, as a one-sample data set each."""
+    """The same film with and without the ICU confounders, with its lung mask, as a one-sample data set each
+    (plain/, icu/) and as one two-sample set (both/: a plain, b with the confounders)."""
     img, mask = draw_cxr(np.random.default_rng(5), (150, 150), 2, 4)
     icu = img.astype(np.float32)
     draw_icu_film(np.random.default_rng(6), icu, mask, 150)
-    for name, picture in (("plain", img), ("icu", np.clip(icu, 0, 255).astype(np.uint8))):
+    icu = np.clip(icu, 0, 255).astype(np.uint8)
+    for name, films in (("plain", {"a": img}), ("icu", {"a": icu}), ("both", {"a": img, "b": icu})):
         (folder / name / "images").mkdir(parents=True)
         (folder / name / "masks").mkdir()
-        cv2.imwrite(str(folder / name / "images" / "a.png"), picture)
-        cv2.imwrite(str(folder / name / "masks" / "a.png"), mask)
-        pd.DataFrame({"id": ["a"], "severity": [2]}).to_csv(folder / name / "train.csv", index=False)
-    assert (np.abs(icu - img) > 50).sum() > 100                        # the confounders are really there
+        for sid, picture in films.items():
+            cv2.imwrite(str(folder / name / "images" / f"{sid}.png"), picture)
+            cv2.imwrite(str(folder / name / "masks" / f"{sid}.png"), mask)
+        pd.DataFrame({"id": list(films), "severity": 2}).to_csv(folder / name / "train.csv", index=False)
+    assert (np.abs(icu.astype(float) - img) > 50).sum() > 100          # the confounders are really there
 
 
-@pytest.mark.parametrize("mode,blind", [("crop", True), ("masked", True), ("pool", False), ("none", False)])
+@pytest.mark.parametrize("mode,blind", [("crop", True), ("masked", True), ("pool", False), ("none", False),
+                                       ("swap", False)])
 def test_what_each_mode_sees_outside_the_lungs(tmp_path, mode, blind):
     film_pair(tmp_path)
     cfg = C.resolved(MASKED, {"model.mask_mode": mode})
     x = {name: MultiViewDataset(discover(tmp_path / name, cfg, "train"), [0], cfg)[0][0][0, 0].numpy()
          for name in ("plain", "icu")}
     assert np.allclose(x["plain"], x["icu"], atol=1e-5) == blind
+
+
+def test_swap_mode_trains_on_another_films_surroundings(tmp_path):
+    film_pair(tmp_path)
+    still = {f"augment.{k}": 0.0 for k in ("affine_p", "contrast_p", "gamma_p", "noise_p")}
+    cfg = C.resolved(MASKED, {"model.mask_mode": "swap", **still})
+    samples = discover(tmp_path / "both", cfg, "train")
+    shown = {train: MultiViewDataset(samples, [0, 1], cfg, train=train) for train in (False, True)}
+    x = {(train, i): shown[train][(i, 0)][0].numpy() for train in (False, True) for i in (0, 1)}
+    assert x[False, 0].shape == (1, 2, 64, 64)                         # the film and its mask, as in pool
+    assert not np.allclose(x[False, 0], x[False, 1], atol=1e-5)        # b carries the ICU confounders ...
+    assert np.allclose(x[True, 1], x[False, 0], atol=1e-5)             # ... that training swaps for a's
+    assert np.allclose(x[True, 0], x[False, 1], atol=1e-5)             # and the other way round
+    view, other = np.zeros((20, 20), np.uint8), np.full((20, 20), 9, np.uint8)
+    mask, other_mask = np.zeros((20, 20, 1), np.uint8), np.zeros((20, 20, 1), np.uint8)
+    mask[5:9, 5:9], other_mask[12:15, 12:15] = 255, 255
+    kept = np.zeros((20, 20), bool)
+    kept[4:10, 4:10] = kept[11:16, 11:16] = True                       # both films' lungs, one pixel wider
+    assert np.array_equal(swap_background(view, mask, other, other_mask, 0.05) == 0, kept)
 
 
 def test_crop_mode_fills_the_input_with_the_lungs(tmp_path):
