@@ -31,5 +31,5 @@ $PY -m src.tools.blend --runs "$W/r1" "$W/r2" "$W/r3" --out "$W/ens" | tee "$W/b
 for name in r1 r2 r3 ens; do
   echo "== $name"
   $PY -m src.tools.honesty --weights_dir "$W/$name" --n_test "$N_HELDOUT" --seed 12345 --size_range $SIZE \
-      --lesion_scale "$LESION" --out "$W/honesty" 2>/dev/null | tail -6
+      --lesion_scale "$LESION" --out "$W/honesty" 2>/dev/null | grep -A3 "out-of-fold CV vs"
 done | tee "$W/honesty.txt"
