@@ -111,7 +111,7 @@ def generate_cxr(cfg, out, n_train, n_test, seed=0, size_range=(256, 320), confo
             sid = f"cxr{offset + i:05d}"
             grade = int(rng.choice(len(cols), p=weights))
             img, mask = draw_cxr(rng, size_range, grade, len(cols),
-                                    train_rates[grade] if name == "train" else test_rate, contrast)
+                                 train_rates[grade] if name == "train" else test_rate, contrast)
             cv2.imwrite(str(folder / cfg["data"]["image_dir"] / f"{sid}.png"), img)
             if name == "train":
                 cv2.imwrite(str(folder / cfg["data"]["mask_dir"] / f"{sid}.png"), mask)

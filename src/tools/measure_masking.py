@@ -1,9 +1,9 @@
 """Does masking help? `python -m src.tools.measure_masking --data_dir DIR/train_set [--test_dir DIR/test_set --gt F]`
 
 Trains the masked chest-X-ray classifier once per mask mode (none = the unmasked image, masked, channel, pool,
-crop, swap) over the same folds and prints the out-of-fold scores side by side; with a labelled test folder also each
-mode's test score and CV minus test. Writes them as CSV and Markdown. When the unmasked image's CV beats a mask
-mode's by more than the fold spread, it says so (and writes it into that run's cv_summary.json): something
+crop, swap) over the same folds and prints the out-of-fold scores side by side; with a labelled test folder
+also each mode's test score and CV minus test. Writes them as CSV and Markdown. When the unmasked image's CV
+beats a mask mode's by more than the fold spread, it says so (and writes it into that run's cv_summary.json): something
 outside the mask is doing the work, context or a shortcut that need not hold on another hospital's films.
 """
 import argparse
