@@ -14,15 +14,20 @@ DEFAULT_CACHE = PROJECT_ROOT / "cache"
 # every optional key of a task YAML with the value it takes when the YAML leaves it out (filled in once, at
 # load: the code reads cfg[section][key], never a default of its own)
 DEFAULTS = {
-    "data": {"extensions": [".jpg", ".png"], "image_dir": None, "mask_dir": None, "mask_weights": None,
-             "mask_subdirs": False, "channels": 1},
+    "data": {"extensions": [".jpg", ".png", ".dcm"], "image_dir": None, "mask_dir": None, "mask_weights": None,
+             "mask_subdirs": False, "channels": 1, "mask_threshold": 0},   # mask pixel > threshold: foreground
     "targets": {"kind": "binary", "location_output": "binary", "stratify_column": None, "grade_column": None,
                 "grade_classes": 5},
     "preprocess": {"crop_border": True, "fov_crop": False, "clahe_clip": 0.0, "clahe_grid": 8,
-                   "clahe_channel": "lightness", "mask_margin": 0.03},
+                   "clahe_channel": "lightness", "mask_margin": 0.03,
+                   # DICOM (dicom.py): which frame(s) of a multi-frame file (min: the darkest each pixel gets,
+                   # the filled vessels of an angiography run), which window
+                   "frames": "min", "dicom_window": "header", "dicom_window_index": 0},
     "augment": {"mirror_p": 0.0},
     "model": {"pool": "gem", "fusion": "attention", "consistency": "softor", "dropout": 0.0,
-              "location_head": "view", "mask_mode": "none", "decoder_width": 32},
+              "location_head": "view", "mask_mode": "none", "decoder_width": 32,
+              # start from ImageNet weights found offline (src/imagenet.py); training records their provenance
+              "pretrained": False, "imagenet": None},
     "train": {"warmup_epochs": 1, "patience": None, "min_epochs_fraction": 0.0, "ema_decay": 0.0, "accumulate": 1,
               "grad_clip": 1.0, "restarts": 0, "location_loss_weight": 1.0,
               "grade_weight": 0.0},

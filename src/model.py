@@ -186,6 +186,9 @@ def to_device(model, device):
 
 
 def build_model(args, pretrained=False, pretrained_path=None):
+    """The network of ``args`` (multiview_args or a kind's model_args). pretrained_path: a timm-ready weights
+    file for the backbone (training passes the one imagenet.resolve found; test.py passes none and loads the
+    checkpoint); an unreadable or unfitting file is a one-line UserError."""
     if pretrained_path is not None and not Path(pretrained_path).is_file():
         raise UserError(f"--pretrained_path file not found: {pretrained_path}")
     args = dict(args)

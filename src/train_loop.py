@@ -99,14 +99,14 @@ def _train(cfg, samples, folds, k, weights_dir, device, opts):
 
     seed_everything(seed + k)
     margs = kind.model_args()
-    if state is None:
-        if opts.pretrained_path:
-            log.info("backbone: %s, ImageNet weights from %s", margs["backbone"], opts.pretrained_path)
-        elif opts.pretrained:
-            log.info("backbone: %s, ImageNet weights from timm's hub (needs internet)", margs["backbone"])
-        else:
-            log.info("backbone: %s from scratch (no --pretrained / --pretrained_path given)", margs["backbone"])
-        model = build_model(margs, opts.pretrained, opts.pretrained_path)
+    if state is None:                    # the weights were resolved once for the run (imagenet.configure)
+        start = cfg["model"]["imagenet"]
+        origin = "scratch (no --pretrained / --pretrained_path given)"
+        if start:
+            version = f" {start['version']}" if start["version"] else ""
+            origin = f"ImageNet weights: {start['source']}{version} (sha256 {start['sha256'][:12]})"
+        log.info("fold %d: backbone %s starts from %s", k, margs["backbone"], origin)
+        model = build_model(margs, pretrained_path=opts.weights.path if opts.weights is not None else None)
     else:
         model = build_model(margs)
     model = to_device(model, device)

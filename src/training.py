@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from . import config as C
 from . import distributed as D
-from . import layout, mask_modes
+from . import imagenet, layout, mask_modes
 from .cache import ViewCache
 from .check_data import load_checked
 from .cv import summarize
@@ -26,8 +26,7 @@ log = logging.getLogger("harness")
 class TrainOptions:
     """How a fold is trained, beyond its config."""
     resume: bool = False
-    pretrained: bool = False
-    pretrained_path: str = None
+    weights: object = None            # imagenet.Weights the folds start from; None: from scratch
     num_workers: int = 0
     cache_dir: object = None          # None: every image decoded in every epoch
 
@@ -65,12 +64,21 @@ def build_cache(samples, cfg, cache_dir, workers):
 
 def train(data_dir, config=None, weights_dir=None, folds="all", device="auto", overrides=None, resume=False,
           pretrained=False, pretrained_path=None, num_workers=None, cache_dir=None, no_cache=False,
-          spread_folds=False):
+          spread_folds=False, pretrained_download=False):
     """Train ``folds`` of a task on ``data_dir`` into ``weights_dir`` (default: weights/ of the project).
+
+    pretrained: start from ImageNet weights found offline (else the config's model.pretrained decides);
+    pretrained_path: from this file; pretrained_download: may fetch timm's weights when nothing is offline.
+    The weights are resolved once, before any file is written (imagenet.configure).
 
     Returns the CV summary once every fold has finished (None before that). A KeyboardInterrupt keeps the
     finished epochs (train again with resume=True) and is raised again after saying so."""
     cfg = task_config(config, overrides)
+    if pretrained or pretrained_download:
+        cfg = C.resolved(cfg, {"model.pretrained": True})
+    cache = C.project_path(cache_dir, C.DEFAULT_CACHE)
+    cfg, start = imagenet.configure(cfg, pretrained_path, pretrained_download, cache,
+                                    required=pretrained or pretrained_download)
     weights_dir = C.project_path(weights_dir, C.DEFAULT_WEIGHTS)
     n_folds = int(cfg["train"]["n_folds"])
     chosen = fold_list(folds, n_folds)
@@ -89,7 +97,7 @@ def train(data_dir, config=None, weights_dir=None, folds="all", device="auto", o
         D.barrier()
         if not D.is_main():
             split = load_or_make(layout.folds_csv(weights_dir), samples.ids, strat, n_folds, seed)
-        opts = TrainOptions(resume, pretrained, pretrained_path, default_workers(num_workers),
+        opts = TrainOptions(resume, start, default_workers(num_workers),
                             None if no_cache else C.project_path(cache_dir, C.DEFAULT_CACHE))
         if opts.cache_dir is not None:
             if D.is_main():

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from .. import config as C
-from .. import layout
+from .. import imagenet, layout
 from ..blend import read_manifest
 from ..ensemble import load_folds
 from ..errors import run_cli
@@ -46,6 +46,22 @@ def ensemble_line(weights_dir):
         f"- Ensemble of {len(manifest['members'])} runs, {manifest['average']} average: {members}; chosen on "
         f"out-of-fold predictions (blend {manifest['scores']['blend_oof']:.4f}, nested estimate "
         f"{manifest['scores']['nested']:.4f}); the model line describes the first member")
+
+
+def external_weights(weights_dir, ckpts):
+    """The '### External weights' lines: the ImageNet weights the shipped folds started from (package or file,
+    version, sha256, licence), or that they were trained from scratch."""
+    records = imagenet.provenance(weights_dir)
+    if not records:                            # folds copied without their config.yaml: the checkpoints say it
+        for c in ckpts:
+            if c["config"]["model"].get("imagenet") not in records:
+                records.append(c["config"]["model"].get("imagenet"))
+    lines = ["", "### External weights", ""]
+    for r in records:
+        lines.append("- none (trained from scratch)" if not r else
+                     f"- {r['source']}, version {r['version'] or 'n/a'}, sha256 `{r['sha256']}`, licence: "
+                     f"{r['licence']}; input normalisation mean {r['mean']}, std {r['std']}")
+    return lines
 
 
 def section(weights_dir, requirements):
@@ -85,7 +101,8 @@ def section(weights_dir, requirements):
     if pre:
         lines.append(f"- Measured runtime (last pre-flight, {pre['time']}): test.py took {pre['runtime_s']} s on "
                      f"{pre['data_dir']} ({pre['verdict']})")
-    lines += ["", "| dependency | pinned | licence |", "| --- | --- | --- |"]
+    lines += external_weights(weights_dir, ckpts)
+    lines += ["", "### Dependencies", "", "| dependency | pinned | licence |", "| --- | --- | --- |"]
     lines += [f"| {name} | {version} | {licence(name)} |" for name, version in sorted(pinned(requirements).items())]
     return "\n".join(lines + [END])
 
