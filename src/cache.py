@@ -14,7 +14,8 @@ from .images import load_mask, load_view
 from .io_utils import atomic_write
 
 log = logging.getLogger("harness")
-VERSION = 2                      # bump when preprocessing changes so old entries are not reused
+VERSION = 3                      # bump when preprocessing changes so old entries are not reused (3: masks.py,
+                                 # deep images' robust window, DICOM; the DICOM reading is in Prep.key())
 
 
 class ViewCache:

@@ -10,21 +10,21 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import cv2
-import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
 from . import config as C
+from . import dicom
 from .data import discover, find_root, stem_ids
 from .errors import UserError, run_cli
-from .images import ENDINGS, format_of
+from .images import ENDINGS, format_of, head_of, header_size, read_image
 from .kinds import kind_of
+from .masks import value_problems
 from .runtime import setup_logging
 
 log = logging.getLogger("harness")
 
-EXTENSIONS = {"jpeg": (".jpg", ".jpeg"), "png": (".png",)}
+EXTENSIONS = {"jpeg": (".jpg", ".jpeg"), "png": (".png",), "tiff": (".tif", ".tiff"), "dicom": (".dcm", ".dicom")}
 
 
 @dataclass
@@ -32,11 +32,12 @@ class Problem:
     severity: str          # "error": the run cannot go on | "warning": it goes on, as the message says | "note"
     what: str
     items: list = field(default_factory=list)
+    count: int = None      # what the line counts when not the items (a summary's items are not files)
 
     def line(self, limit=10):
         shown = "; ".join(map(str, self.items[:limit]))
         more = f" ... and {len(self.items) - limit} more" if len(self.items) > limit else ""
-        return f"[{self.severity}] {self.what} ({len(self.items)}): {shown}{more}"
+        return f"[{self.severity}] {self.what} ({len(self.items) if self.count is None else self.count}): {shown}{more}"
 
 
 def file_problem(path):
@@ -44,7 +45,7 @@ def file_problem(path):
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as fh:
-            head = fh.read(4)
+            head = fh.read(dicom.HEAD_BYTES)
             fh.seek(max(0, size - 1024))
             tail = fh.read()
     except OSError:
@@ -54,19 +55,21 @@ def file_problem(path):
     kind = format_of(head)
     if kind is None:
         return "not an image"
-    if ENDINGS[kind] not in tail:
+    if kind in ENDINGS and ENDINGS[kind] not in tail:
         return "truncated"
     if path.suffix.lower() not in EXTENSIONS[kind]:
         return f"a {kind.upper()} named {path.suffix}"
     return None
 
 
-def decode_stats(path):
-    """(short side in pixels, standard deviation) from a quarter-size decode, or None if it fails."""
-    img = cv2.imdecode(np.fromfile(str(path), np.uint8), cv2.IMREAD_REDUCED_GRAYSCALE_4)
-    if img is None or img.size == 0:
-        return None
-    return min(img.shape) * 4, float(img.std())
+def decode_stats(path, reading=dicom.Reading()):
+    """(short side in pixels, standard deviation of the gray image as the run decodes it, None), or
+    (None, None, why it cannot be decoded). Through the run's own decoder (images.read_image), a JPEG at 1/4."""
+    size = header_size(path)
+    img, why = read_image(path, min(size) // 4 if size else None, 1, reading)
+    if img is None:
+        return None, None, why
+    return (min(size) if size else min(img.shape)), float(img.std()), None
 
 
 def check(samples, cfg, split, img_size=None, decode=True):
@@ -107,20 +110,29 @@ def check(samples, cfg, split, img_size=None, decode=True):
     for kind, names in sorted(by_kind.items()):
         usable = kind.startswith("a ")
         add("warning", f"{kind} (decoded by content)" if usable else f"{kind} images (used as blank views)", names)
+    dicoms = [p for p in files if kinds[p] in (None, "truncated") or kinds[p].startswith("a ")
+              if dicom.is_dicom(head_of(p))]
+    if dicoms:
+        out.append(Problem("note", "DICOM files (counts per value)", dicom.summary(dicoms), count=len(dicoms)))
 
     if decode:
         good = [p for p in files if kinds[p] is None or kinds[p].startswith("a ")]
+        reading = dicom.Reading.of(cfg["preprocess"])
         with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-            stats = list(tqdm(pool.map(decode_stats, good), total=len(good), desc="checking images", leave=False,
-                              disable=None))
-        add("warning", "undecodable images (used as blank views)", [p.name for p, s in zip(good, stats) if s is None])
+            stats = list(tqdm(pool.map(lambda p: decode_stats(p, reading), good), total=len(good),
+                              desc="checking images", leave=False, disable=None))
+        add("warning", "undecodable images (used as blank views)", [f"{p.name} ({s[2]})" for p, s in zip(good, stats)
+                                                                    if s[2]])
         add("warning", f"images far smaller than img_size {img_size} (short side < {img_size // 2} px)",
-            [f"{p.name} ({s[0]} px)" for p, s in zip(good, stats) if s is not None and s[0] < img_size // 2])
+            [f"{p.name} ({s[0]} px)" for p, s in zip(good, stats) if s[0] is not None and s[0] < img_size // 2])
         add("warning", "near-blank images (almost no contrast)",
-            [p.name for p, s in zip(good, stats) if s is not None and s[1] < 2.0])
+            [p.name for p, s in zip(good, stats) if s[1] is not None and s[1] < 2.0])
 
     if samples.mask_paths is not None:
         out += mask_problems(samples, cfg, split)
+        if decode:                                                   # the values stored in the mask files
+            learns = kind_of(cfg).mask_is_target and split == "train"
+            out += [Problem(*p) for p in value_problems(samples, cfg, learns)]
     if decode or int(cfg["data"]["channels"]) == 3:         # gray tasks convert colour silently at test time
         add(*colour_note(files, int(cfg["data"]["channels"])))
     if split == "train" and samples.labels is not None:
@@ -156,9 +168,11 @@ def is_colour(path):
     """True when an image file holds colour (RGB, palette, CMYK ...), False for gray, None when unreadable;
     from its header only."""
     try:
+        if dicom.is_dicom(head_of(path)):
+            return dicom.header(path)["colour"]
         with Image.open(path) as im:
             return im.mode not in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
-    except (OSError, ValueError, Image.DecompressionBombError):
+    except (OSError, ValueError, Image.DecompressionBombError, dicom.DicomError):
         return None
 
 
@@ -186,7 +200,9 @@ def guess_split(data_dir, cfg):
 
 
 def load_checked(data_dir, cfg, split, decode=True):
-    """Discover a folder, check it, print the summary; a UserError when the run cannot go on."""
+    """Discover a folder, check it, print the summary; a UserError when the run cannot go on. train.py and
+    test.py run the whole check, the standalone command's (decoding every image once, a JPEG at 1/4 size);
+    ``decode=False`` (explain.py, for one patient) keeps to the files' first and last bytes."""
     samples = discover(data_dir, cfg, split)
     problems = check(samples, cfg, split, decode=decode)
     report(samples, cfg, problems)

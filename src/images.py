@@ -1,33 +1,45 @@
 """Image decoding and the deterministic preprocessing every view goes through (train and test alike)."""
 import io
+import os
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from PIL import Image
 
+from . import dicom
 from .errors import UserError
+from .intensity import clahe, robust_window  # noqa: F401 - clahe: re-exported (tests, older imports)
+from .masks import read as read_mask, threshold_of
 
 cv2.setNumThreads(1)  # DataLoader workers give the parallelism; OpenCV threads would oversubscribe
 
 
 # the first bytes of each image format the harness reads, and the bytes its file ends with
-SIGNATURES = {b"\xff\xd8": "jpeg", b"\x89PNG": "png"}
+# (a DICOM file is told by 'DICM' at byte 128: dicom.is_dicom; it has no ending)
+SIGNATURES = {b"\xff\xd8": "jpeg", b"\x89PNG": "png", b"II*\x00": "tiff", b"MM\x00*": "tiff"}
 ENDINGS = {"jpeg": b"\xff\xd9", "png": b"IEND\xaeB`\x82"}
 
 
 def format_of(head):
-    """'jpeg', 'png' or None from a file's first bytes."""
+    """'jpeg', 'png', 'tiff', 'dicom' or None from a file's first bytes (132 of them to tell a DICOM file)."""
+    if dicom.is_dicom(head):
+        return "dicom"
     return next((k for sig, k in SIGNATURES.items() if bytes(head).startswith(sig)), None)
 
 
-def looks_like_image(path):
-    """Cheap content check (first bytes are a JPEG or PNG signature), whatever the extension says."""
+def head_of(path):
+    """A file's first bytes, as many as format_of needs; b'' when it cannot be read."""
     try:
         with open(path, "rb") as fh:
-            return format_of(fh.read(4)) is not None
+            return fh.read(dicom.HEAD_BYTES)
     except OSError:
-        return False
+        return b""
+
+
+def looks_like_image(path):
+    """Cheap content check (a JPEG, PNG or DICOM signature in the first bytes), whatever the extension says."""
+    return format_of(head_of(path)) is not None
 
 
 # EXIF orientation is ignored, as IMREAD_UNCHANGED (the full-size path, masks, header sizes) ignores it
@@ -47,6 +59,8 @@ class Prep:
     clahe_clip: float = 0.0          # CLAHE clip limit after resizing; 0: no CLAHE
     clahe_grid: int = 8
     clahe_channel: str = "lightness"  # lightness (L of Lab) | green; gray images: their one channel
+    mask_threshold: int = 0          # a mask file's pixel above this is foreground (masks.py)
+    reading: dicom.Reading = dicom.Reading()   # how a DICOM file becomes one image (frames, window)
 
     @classmethod
     def of(cls, cfg):
@@ -59,11 +73,12 @@ class Prep:
         if float(p["clahe_clip"]) < 0 or int(p["clahe_grid"]) < 1:
             raise UserError("preprocess.clahe_clip must be >= 0 (0: no CLAHE) and clahe_grid >= 1 (tiles per side)")
         return cls(int(p["img_size"]), crop, channels, float(p["clahe_clip"]), int(p["clahe_grid"]),
-                   p["clahe_channel"])
+                   p["clahe_channel"], threshold_of(cfg), dicom.Reading.of(p))
 
     def key(self):
         """The settings as text, for the view cache's keys (old entries of gray tasks keep their key)."""
-        base = f"{self.size}|{self.crop != 'none'}"
+        base = f"{self.size}|{self.crop != 'none'}" + (f"|m{self.mask_threshold}" if self.mask_threshold else "")
+        base += "" if self.reading == dicom.Reading() else f"|d{self.reading.key()}"
         if (self.crop, self.channels, self.clahe_clip) in (("none", 1, 0.0), ("border", 1, 0.0)):
             return base
         return f"{base}|{self.crop}|{self.channels}|{self.clahe_clip}|{self.clahe_grid}|{self.clahe_channel}"
@@ -74,9 +89,11 @@ def header_size(source):
     try:
         if not isinstance(source, (str, bytes)) and hasattr(source, "tobytes"):
             source = io.BytesIO(memoryview(source)[:65536])                # the header is in the first bytes
+        elif isinstance(source, (str, os.PathLike)) and dicom.is_dicom(head_of(source)):
+            return dicom.header(source)["size"]
         with Image.open(source) as im:
             return im.size
-    except (OSError, ValueError, Image.DecompressionBombError):
+    except (OSError, ValueError, Image.DecompressionBombError, dicom.DicomError):
         return None
 
 
@@ -90,27 +107,40 @@ def jpeg_reduction(buf, min_side):
     return next((f for f in (8, 4, 2) if min(size) // f >= min_side), 1)
 
 
-def decode(path, min_side=None, channels=1):
-    """Decode any JPEG/PNG (gray or RGB, 8 or 16 bit) by its content, not its extension, to uint8: gray (H, W)
-    with ``channels`` 1 (colour is converted), RGB (H, W, 3) with 3 (gray is copied to the three channels).
+def decode(path, min_side=None, channels=1, reading=dicom.Reading()):
+    """Decode any JPEG/PNG/TIFF (gray or RGB, 8 or 16 bit) or DICOM file (dicom.py; ``reading``: its frames and
+    window) by its content, not its extension, to uint8: gray (H, W) with ``channels`` 1 (colour is converted),
+    RGB (H, W, 3) with 3 (gray is copied to the three channels). Deep images go through the robust window
+    (intensity.py), not a min/max stretch.
 
     With ``min_side``, a JPEG at least twice that size is decoded at 1/2, 1/4 or 1/8 scale by libjpeg itself
-    (much faster, and the image is shrunk anyway). Returns None when the file is empty or undecodable.
+    (much faster, and the image is shrunk anyway). Returns None when the file is empty or undecodable
+    (read_image says why).
     """
+    return read_image(path, min_side, channels, reading)[0]
+
+
+def read_image(path, min_side=None, channels=1, reading=dicom.Reading()):
+    """(the image ``decode`` gives, None), or (None, why it cannot be decoded, in one line)."""
     try:
         buf = np.fromfile(str(path), dtype=np.uint8)
-    except OSError:
-        return None
+    except OSError as exc:
+        return None, f"unreadable file ({exc.strerror})"
     if buf.size == 0:
-        return None
+        return None, "empty file"
+    if dicom.is_dicom(buf[:dicom.HEAD_BYTES]):
+        try:
+            return dicom.decode(io.BytesIO(buf.tobytes()), channels, reading), None
+        except dicom.DicomError as exc:
+            return None, str(exc)
     factor = jpeg_reduction(buf, min_side)
     if factor > 1:
         img = cv2.imdecode(buf, (REDUCED if channels == 1 else REDUCED_COLOR)[factor])
         if img is not None and img.size:
-            return img if channels == 1 else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+            return (img if channels == 1 else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)), None
     img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if img is None or img.size == 0:
-        return None
+        return None, "not decodable (damaged or truncated?)"
     if img.ndim == 3:
         if img.shape[2] == 4:
             img = img[:, :, :3]
@@ -119,12 +149,10 @@ def decode(path, min_side=None, channels=1):
         elif channels == 1:
             img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
     if img.dtype != np.uint8:
-        img = img.astype(np.float32)
-        lo, hi = float(img.min()), float(img.max())
-        img = ((img - lo) * (255.0 / max(hi - lo, 1e-6))).astype(np.uint8)
+        img = robust_window(img)
     if channels == 1:
-        return img
-    return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB if img.ndim == 2 else cv2.COLOR_BGR2RGB)
+        return img, None
+    return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB if img.ndim == 2 else cv2.COLOR_BGR2RGB), None
 
 
 def decode_gray(path, min_side=None):
@@ -206,21 +234,6 @@ def square_resize(img, size):
     return cv2.resize(img, (size, size), interpolation=interp)
 
 
-def clahe(img, clip, grid, channel="lightness"):
-    """Contrast-limited adaptive histogram equalisation of a gray image, or of an RGB image's lightness
-    (L of Lab) or green channel."""
-    op = cv2.createCLAHE(clipLimit=float(clip), tileGridSize=(int(grid), int(grid)))
-    if img.ndim == 2:
-        return op.apply(img)
-    if channel == "green":
-        out = img.copy()
-        out[:, :, 1] = op.apply(np.ascontiguousarray(img[:, :, 1]))
-        return out
-    lab = cv2.cvtColor(img, cv2.COLOR_RGB2LAB)
-    lab[:, :, 0] = op.apply(np.ascontiguousarray(lab[:, :, 0]))
-    return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
-
-
 def prepare(img, prep):
     """A decoded image -> (uint8 (S, S) or (S, S, 3) view, content box): crop, pad to square, area resize,
     CLAHE."""
@@ -240,7 +253,7 @@ def load_view(path, prep):
     undecodable."""
     if path is None:
         return blank(prep), FULL, "missing"
-    img = decode(path, min_side=int(prep.size * 1.25), channels=prep.channels)   # margin for the crop
+    img = decode(path, int(prep.size * 1.25), prep.channels, prep.reading)   # min_side: a margin for the crop
     if img is None:
         return blank(prep), FULL, "unreadable"
     view, box = prepare(img, prep)
@@ -252,27 +265,10 @@ def view_box(path, prep):
     return FULL if prep.crop == "none" or path is None else load_view(path, prep)[1]
 
 
-def decode_mask(path):
-    """A mask file as uint8 0..255 (H, W): any channel marks the region (IDRiD's masks are red), and a mask
-    stored as 0/1 is scaled to 0/255. None when the file cannot be decoded."""
-    try:
-        mask = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_UNCHANGED)
-    except OSError:
-        return None
-    if mask is None or mask.size == 0:
-        return None
-    if mask.ndim == 3:
-        mask = mask[:, :, :3].max(axis=2)
-    top = float(mask.max())
-    if mask.dtype != np.uint8 or top == 1:
-        mask = (mask.astype(np.float32) * (255.0 / max(top, 1e-6))).astype(np.uint8)
-    return mask
-
-
 def load_mask(path, image_path, prep, box=None):
     """A mask file prepared like its image (cut to the image's content box, padded, resized): uint8 (S, S),
     or None when the file cannot be decoded. ``box``: the image's content box, when known already."""
-    mask = decode_mask(path)
+    mask = read_mask(path, prep.mask_threshold)
     if mask is None:
         return None
     return square_resize(crop_to(mask, view_box(image_path, prep) if box is None else box), prep.size)

@@ -38,8 +38,8 @@ def predict(data_dir, weights_dir=None, out=AUTO, device="auto", tta=False, loca
     else:
         ckpts, cfg = load_folds(weights_dir)
     kind = kind_of(cfg)
-    # file-level checks only: the loader decodes each image once anyway and warns about any it cannot read
-    samples = load_checked(data_dir, cfg, "test", decode=False)
+    # the whole check, as python -m src.check_data runs it (near-blank, undecodable, far too small ...)
+    samples = load_checked(data_dir, cfg, "test")
     device = pick_device(device)
     run = PredictionRun(load_models(ckpts, device), ckpts, samples, weights_dir, device,
                         default_workers(num_workers), batch_size, tta, location_probs)

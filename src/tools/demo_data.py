@@ -5,6 +5,7 @@ ends are the locations that view can show (the visibility map); the mirrored vie
 mirrored. A patient's aneurysm is a small dark blob on the branch end of its location, drawn in every view
 that shows that location, with per-patient jitter. Nuisances: sizes and aspect ratios, dark frames with a
 tick ruler and burned-in text, gray and RGB JPEGs, distractor vessels, a few non-vessel images.
+With ``--format dicom`` (any task) every image becomes a DICOM file (demo_dicom.py).
 """
 import argparse
 import math
@@ -19,6 +20,7 @@ import pandas as pd
 from .. import config as C
 from ..errors import UserError, run_cli
 from .demo_cxr import generate_cxr, smooth_noise
+from .demo_dicom import VARIANTS, to_dicom
 from .demo_fundus import generate_fundus
 
 # K-ium label statistics from the brief: patients with n locations, among patients with an aneurysm
@@ -173,9 +175,11 @@ def task_of(cfg):
                  if C.load_config(C.PROJECT_ROOT / "configs" / f)["task"] == cfg["task"]), None)
 
 
-def make_demo(task, out, n_train, n_test, seed=0, size_range=None, lesion_scale=1.0, workers=None, confounders=0.0):
+def make_demo(task, out, n_train, n_test, seed=0, size_range=None, lesion_scale=1.0, workers=None, confounders=0.0,
+              fmt="image", dicom_variant="mixed"):
     """A synthetic data set of ``task`` ('kium' | 'cxr' | 'fundus') in the real layout under ``out`` (train_set/,
-    test_set/, groundtruth.csv); never over an existing one. Returns the label tables."""
+    test_set/, groundtruth.csv); never over an existing one. ``fmt`` 'dicom': the images as DICOM files
+    (demo_dicom.py, ``dicom_variant``). Returns the label tables."""
     if task not in TASK_CONFIGS:
         raise UserError(f"no synthetic generator for task '{task}' (choose from {', '.join(TASK_CONFIGS)})")
     cfg = C.load_config(C.PROJECT_ROOT / "configs" / TASK_CONFIGS[task])
@@ -186,7 +190,12 @@ def make_demo(task, out, n_train, n_test, seed=0, size_range=None, lesion_scale=
         raise UserError("--n_train and --n_test must be at least 1")
     if confounders and task != "cxr" or not 0 <= confounders <= 1:
         raise UserError("--confounders is a strength from 0 to 1, for --task cxr only")
-    return generate_task(task, cfg, out, n_train, n_test, seed, size_range, lesion_scale, workers, confounders)
+    if fmt not in ("image", "dicom") or dicom_variant not in VARIANTS:
+        raise UserError(f"--format is image or dicom, --dicom_variant one of {', '.join(VARIANTS)}")
+    tables = generate_task(task, cfg, out, n_train, n_test, seed, size_range, lesion_scale, workers, confounders)
+    if fmt == "dicom":
+        to_dicom(task, cfg, out, dicom_variant, seed)
+    return tables
 
 
 def main(argv=None):
@@ -209,10 +218,16 @@ def main(argv=None):
                    help="cxr: strength 0-1 of a shortcut outside the lungs (ICU films: text tag, device line, "
                         "pacemaker) whose frequency rises with the grade in train_set only (default 0: none)")
     p.add_argument("--workers", type=int, help="processes (default: all CPUs)")
+    p.add_argument("--format", default="image", choices=["image", "dicom"],
+                   help="image: JPEG/PNG files (default); dicom: every image as a DICOM file (.dcm)")
+    p.add_argument("--dicom_variant", default="mixed", choices=VARIANTS,
+                   help="with --format dicom: plain (8-bit) | mono1 (12-bit MONOCHROME1) | 12bit (rescaled, windowed) "
+                        "| jpeg (encapsulated) | multiframe (a contrast run) | mixed (one of the first four per image; "
+                        "default)")
     args = p.parse_args(argv)
     out = Path(args.out)
     tables = make_demo(args.task, out, args.n_train, args.n_test, args.seed, args.size_range, args.lesion_scale,
-                       args.workers, args.confounders)
+                       args.workers, args.confounders, args.format, args.dicom_variant)
     cfg = C.load_config(C.PROJECT_ROOT / "configs" / TASK_CONFIGS[args.task])
     if args.task in ("cxr", "fundus"):
         truth = "groundtruth.csv" if args.task == "cxr" else "groundtruth/ (lesion masks, grades.csv)"

@@ -1,0 +1,96 @@
+"""Mask files: the one rule that turns a stored mask into foreground and background.
+
+A mask file may hold 0/255 (the usual), 0/1, labels (0/1/2: one value per lung or lesion), 16-bit values or
+colour (IDRiD's red masks: any channel marks). A pixel is foreground when its value (the largest of its
+channels) is above ``data.mask_threshold``: 0 by default (any non-zero value), 127 for 0/255 masks smoothed
+at their edges or stored as JPEG. ``read`` makes a mask binary 0/255 once, where its file is decoded; all
+that comes after (cropping, resizing, augmenting, scoring) sees 0/255 maps, and a resampled map's pixel is
+foreground when more than half of it was (``covered``)."""
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import cv2
+import numpy as np
+
+from .errors import UserError
+
+ON = 255                  # foreground in a binarised mask
+HALF = 127                # a resampled 0/255 map: above this, more than half of the pixel was foreground
+SMOOTH = 16               # more distinct values than this in one file: smoothed or JPEG 0/255, not labels
+
+
+def threshold_of(cfg):
+    """``data.mask_threshold`` of a task config as an int >= 0; a UserError otherwise."""
+    value = cfg["data"]["mask_threshold"]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or value != int(value):
+        raise UserError(f"data.mask_threshold must be a whole number >= 0 (a mask pixel above it is foreground; "
+                        f"0: any non-zero value), not {value!r}")
+    return int(value)
+
+
+def decode_values(path):
+    """A mask file's stored values (H, W), any dtype, colour reduced to its largest channel; None when the
+    file cannot be read or decoded."""
+    try:
+        values = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    except (OSError, ValueError):
+        return None
+    if values is None or values.size == 0:
+        return None
+    return values[:, :, :3].max(axis=2) if values.ndim == 3 else values
+
+
+def binarize(values, threshold=0):
+    """Stored mask values (H, W) -> uint8 (H, W): ON (255) where a value is above ``threshold``, else 0."""
+    return np.where(values > threshold, ON, 0).astype(np.uint8)
+
+
+def read(path, threshold=0):
+    """A mask file as uint8 0/255 (H, W) by the rule above, or None when it cannot be decoded."""
+    values = decode_values(path)
+    return None if values is None else binarize(values, threshold)
+
+
+def covered(prepared):
+    """Boolean foreground of a binarised mask that may have been resampled since (cropped, resized)."""
+    return np.asarray(prepared) > HALF
+
+
+def _survey(path, threshold):
+    """(sorted distinct values, any foreground) of one mask file, or None when undecodable."""
+    values = decode_values(path)
+    if values is None:
+        return None
+    found = np.flatnonzero(np.bincount(values.ravel())) if values.dtype == np.uint8 else np.unique(values)
+    return found.tolist(), bool(found.size and found[-1] > threshold)
+
+
+def value_problems(samples, cfg, learns):
+    """[(severity, what, items)] about the values of every mask file of ``samples``: a note naming the values
+    found and how they are read; an error (``learns``: training a task that learns masks) or a warning when
+    every mask is empty by that rule; warnings for empty masks and for masks that look smoothed."""
+    threshold = threshold_of(cfg)
+    paths = sorted({p for row in samples.mask_paths for p in row if p is not None}, key=str)
+    if not paths:
+        return []
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        surveys = dict(zip(paths, pool.map(lambda p: _survey(p, threshold), paths)))
+    read_ok = {p: s for p, s in surveys.items() if s is not None}
+    values = sorted({v for found, _ in read_ok.values() for v in found})
+    rule = "non-zero" if threshold == 0 else f"above {threshold}"
+    out = [("note", f"masks: values found in {len(read_ok)} files, {rule} read as foreground "
+                    f"(data.mask_threshold: {threshold})", values)]
+    empty = [p.name for p, (_, fg) in read_ok.items() if not fg]
+    if read_ok and len(empty) == len(read_ok):
+        out.append(("error" if learns else "warning", f"every mask is empty: no value {rule} (data.mask_threshold: "
+                    f"{threshold}); a score on empty masks means nothing", empty))
+    elif empty:
+        out.append(("warning", f"masks with no value {rule} (read as empty)", empty))
+    unreadable = [p.name for p, s in surveys.items() if s is None]
+    if unreadable:
+        out.append(("warning", "mask files that cannot be decoded (read as no mask)", unreadable))
+    smooth = [p.name for p, (found, _) in read_ok.items() if len(found) > SMOOTH]
+    if smooth and threshold == 0:
+        out.append(("warning", f"masks with more than {SMOOTH} distinct values (smoothed or JPEG 0/255?): every "
+                    "non-zero pixel is foreground; set data.mask_threshold: 127 in the YAML if they are", smooth))
+    return out
