@@ -11,6 +11,7 @@ from . import config as C
 from .errors import UserError
 from .images import looks_like_image
 from .kinds import kind_of
+from .table_io import read_table
 
 log = logging.getLogger("harness")
 
@@ -88,14 +89,9 @@ def ids_from_files(index, cfg):
 
 
 def read_csv(path, id_col):
-    try:
-        frame = pd.read_csv(path, dtype={id_col: str}, keep_default_na=False, na_values=[""])
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read {path}: {str(exc).splitlines()[0]}") from None
-    if id_col not in frame.columns:
-        raise UserError(f"{path} has no '{id_col}' column (columns: {', '.join(map(str, frame.columns))})")
-    frame[id_col] = frame[id_col].astype(str).str.strip()
-    return frame
+    """The train.csv / test.csv table through the one CSV reader (any spreadsheet's encoding and separator; ids
+    as text; rows without an id dropped with a warning). UserError for a file that is no table."""
+    return read_table(path, id_col)
 
 
 def discover(data_dir, cfg, split):

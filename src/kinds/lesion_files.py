@@ -10,7 +10,8 @@ from tqdm import tqdm
 
 from .. import pixel_metrics as PM
 from ..errors import UserError
-from ..images import decode_mask, header_size
+from ..images import header_size
+from ..masks import covered, read, threshold_of
 from ..tables import check_columns, numeric, read_table
 
 log = logging.getLogger("harness")
@@ -37,10 +38,8 @@ def check_written(out, samples, cols, grade_cols, id_col):
 def truth_ids(gt, pred, cols, id_col):
     """(ids to score, the truth grades table or None): grades.csv of the truth folder, else the predicted maps."""
     if (gt / "grades.csv").is_file():
-        frame = read_table(gt / "grades.csv", "ground-truth", id_col)
-        if id_col not in frame.columns:
-            raise UserError(f"ground truth {gt / 'grades.csv'} has no '{id_col}' column")
-        ids = frame[id_col].astype(str).str.strip()
+        frame = read_table(gt / "grades.csv", "ground-truth", id_col)      # ids: stripped text
+        ids = frame[id_col]
         if ids.duplicated().any():
             raise UserError(f"ground truth {gt / 'grades.csv'}: duplicate {id_col} values "
                             f"{ids[ids.duplicated()].unique().tolist()[:5]}")
@@ -51,8 +50,9 @@ def truth_ids(gt, pred, cols, id_col):
     return ids, None
 
 
-def image_histograms(pred, gt, ids, cols):
-    """(n, M, 2, 256) level histograms of every predicted map against its truth."""
+def image_histograms(pred, gt, ids, cols, threshold=0):
+    """(n, M, 2, 256) level histograms of every predicted map against its truth (foreground: stored values
+    above ``threshold``, masks.py)."""
     hists = np.zeros((len(ids), len(cols), 2, PM.LEVELS), np.int64)
     for i, sid in enumerate(tqdm(ids, desc="scoring maps", leave=False, disable=None)):
         for j, c in enumerate(cols):
@@ -61,11 +61,11 @@ def image_histograms(pred, gt, ids, cols):
             if level is None:
                 raise UserError(f"prediction {path} is missing or unreadable (test.py writes one map per lesion "
                                 "and image)")
-            truth = decode_mask(truth_path) if truth_path.is_file() else np.zeros_like(level)
+            truth = read(truth_path, threshold) if truth_path.is_file() else np.zeros_like(level)
             if truth is None or truth.shape != level.shape:
                 got = "unreadable" if truth is None else f"{truth.shape[1]}x{truth.shape[0]}"
                 raise UserError(f"{path} is {level.shape[1]}x{level.shape[0]} px but its truth {truth_path} is {got}")
-            hists[i, j] = PM.histograms(level[None, None], (truth > 127)[None, None])[0, 0]
+            hists[i, j] = PM.histograms(level[None, None], covered(truth)[None, None])[0, 0]
     return hists
 
 
@@ -78,7 +78,7 @@ def evaluate_folders(pred, gt, kind, n_boot, plots):
             raise UserError(f"{what} {path} is not a folder: a lesions task is scored from folders of "
                             f"{{lesion}}/{{id}}.png maps (and grades.csv), as test.py writes them")
     ids, truth = truth_ids(gt, pred, cols, id_col)
-    hists = image_histograms(pred, gt, ids, cols)
+    hists = image_histograms(pred, gt, ids, cols, threshold_of(kind.cfg))
     scores = PM.lesion_scores(hists, cols)
     mean = PM.mean_aupr(hists)
     lo, hi = PM.bootstrap_mean_aupr(hists, n_boot)
