@@ -10,9 +10,11 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 from . import config as C
 from . import distributed as D
 from . import mask_modes
+from . import runtime as R
 from .cache import ViewCache
 from .errors import UserError
 from .images import Prep, load_mask, load_view, view_box
+from .masks import ON, covered
 
 log = logging.getLogger("harness")
 
@@ -73,6 +75,13 @@ class MultiViewDataset(Dataset):
     def __len__(self):
         return len(self.paths)
 
+    def sample_bytes(self):
+        """The bytes of one sample's float32 tensors: its views (with a mask channel) and learned masks."""
+        views = len(self.paths[0]) if self.paths else 1
+        channels = self.prep.channels + (self.mask_mode == "channel" or mask_modes.pools_under_mask(self.mask_mode))
+        masks = len(self.masks[0]) if self.masks and self.mask_is_target and not self.with_box else 0
+        return 4 * self.size * self.size * (views * channels + masks)
+
     def _view(self, path):
         """(prepared view, its content box; None when it came from the cache)."""
         if self.cache is not None and path is not None:
@@ -101,7 +110,7 @@ class MultiViewDataset(Dataset):
                     mask = load_mask(*key, self.prep, box)
             if mask is None:
                 mask = np.full((self.prep.size,) * 2, 0 if self.mask_is_target else 255, np.uint8)
-            out.append(np.where(mask > 127, 255, 0).astype(np.uint8))
+            out.append(np.where(covered(mask), ON, 0).astype(np.uint8))
         return np.stack(out, axis=-1)
 
     def _swapped(self, i, epoch, view, mask):
@@ -143,7 +152,7 @@ class MultiViewDataset(Dataset):
             box = boxes[0] if boxes[0] is not None else view_box(self.paths[i][0], self.prep)   # None: cached
             return x[0], torch.tensor(box, dtype=torch.float64), i
         if mask is not None:
-            m = torch.from_numpy(np.ascontiguousarray(mask.reshape(self.size, self.size, -1)) > 127)
+            m = torch.from_numpy(covered(np.ascontiguousarray(mask.reshape(self.size, self.size, -1))))
             m = m.permute(2, 0, 1).float()                                     # (M, S, S)
             if self.mask_is_target:
                 return x[0], (m if label is None else (m, y)), i
@@ -184,11 +193,66 @@ def worker_init(_):
     cv2.setNumThreads(1)          # one decoding/augmenting thread per worker: no oversubscription of the cores
 
 
+PREFETCH = 2                      # batches each worker prepares ahead (DataLoader's prefetch_factor)
+_shm = {"failed": False, "warned": False}      # this process: workers ran out of shared memory / were reduced
+
+
 def make_loader(ds, batch_size, shuffle, workers, device, seed=0):
-    """A DataLoader over (index, epoch) pairs whose workers live as long as it does; call
-    ``loader.sampler.set_epoch(e)`` before each epoch of training."""
+    """A loader over (index, epoch) pairs whose workers live as long as it does; call
+    ``loader.sampler.set_epoch(e)`` before each epoch of training. Its workers are fewer (none) when their
+    batches in flight would not fit in the free shared memory (/dev/shm), with one warning; see Loader."""
     sampler = EpochSampler(len(ds), shuffle, seed)
     drop = shuffle and len(ds) > batch_size * D.world_size()
-    return DataLoader(ds, batch_size=batch_size, sampler=sampler, num_workers=workers,
-                      pin_memory=device.type == "cuda", drop_last=drop, persistent_workers=workers > 0,
-                      worker_init_fn=worker_init if workers > 0 else None)
+    batch_bytes = ds.sample_bytes() * batch_size
+    fit = 0 if _shm["failed"] else R.workers_for_shm(workers, batch_bytes, PREFETCH, R.shm_free_bytes())
+    if fit < workers and not _shm["warned"]:
+        _shm["warned"] = True
+        log.warning("shared memory: %s has %.0f MB free, %d workers need about %.0f MB for their batches in flight: "
+                    "using %d (give the container more, e.g. docker run --shm-size=2g)", R.SHM,
+                    R.shm_free_bytes() / 2**20, workers, (PREFETCH * workers + 2) * batch_bytes / 2**20, fit)
+    return Loader(ds, batch_size, sampler, fit, device.type == "cuda", drop)
+
+
+class Loader:
+    """A DataLoader (batches of ``sampler``'s order) whose workers can be dropped mid-pass: when they run out
+    of shared memory, one warning, and the pass goes on from the batch that failed without worker processes.
+    The batches are the same either way (the sampler and the dataset's per-(seed, epoch, sample) draws decide
+    them), so a prediction or a training epoch neither repeats nor skips a batch; later passes go without."""
+
+    def __init__(self, ds, batch_size, sampler, workers, pin, drop):
+        self.dataset, self.batch_size, self.sampler, self.pin, self.drop = ds, batch_size, sampler, pin, drop
+        self.workers = workers
+        self.loader = self._build(sampler, workers)
+
+    def _build(self, sampler, workers):
+        return DataLoader(self.dataset, batch_size=self.batch_size, sampler=sampler, num_workers=workers,
+                          pin_memory=self.pin, drop_last=self.drop, persistent_workers=workers > 0,
+                          worker_init_fn=worker_init if workers > 0 else None,
+                          prefetch_factor=PREFETCH if workers > 0 else None)
+
+    def __len__(self):
+        return len(self.loader)
+
+    def _drop_workers(self):
+        iterator = getattr(self.loader, "_iterator", None)
+        if iterator is not None and hasattr(iterator, "_shutdown_workers"):
+            iterator._shutdown_workers()
+        self.workers, self.loader = 0, self._build(self.sampler, 0)
+
+    def __iter__(self):
+        if self.workers and _shm["failed"]:              # another loader's workers ran out already
+            self._drop_workers()
+        done = 0
+        try:
+            for batch in self.loader:
+                yield batch
+                done += 1
+        except (RuntimeError, OSError) as exc:
+            if self.workers == 0 or not R.is_shm_error(exc):
+                raise
+            log.warning("shared memory: DataLoader workers ran out of it (%s); going on from batch %d without worker "
+                        "processes, here and in later loaders (slower; give the container more, e.g. docker run "
+                        "--shm-size=2g)", str(exc).strip().splitlines()[-1][:120], done + 1)
+            _shm["failed"] = _shm["warned"] = True
+            self._drop_workers()
+            yield from self._build(list(self.sampler)[done * self.batch_size:], 0)

@@ -4,7 +4,8 @@ A map's probabilities are stored as 256 levels (a PNG of probability x 255, or t
 a histogram of the levels of lesion and background pixels holds everything the precision-recall curve needs:
 the area under it (average precision, the IDRiD challenge's lesion metric; the same number as scikit-learn's
 ``average_precision_score`` on the quantised maps), and Dice and IoU at probability 0.5. Histograms add up over
-images, folds and bootstrap resamples.
+images, folds and bootstrap resamples. Binary masks (a segmentation task's) are scored from per-image overlap
+counts; an image whose true mask is empty has no Dice of its own (``mask_scores``).
 """
 import numpy as np
 import torch
@@ -67,6 +68,36 @@ def dice_iou(hist, level=HALF):
     if tp + fp + fn == 0:
         return float("nan"), float("nan")
     return float(2 * tp / (2 * tp + fp + fn)), float(tp / (tp + fp + fn))
+
+
+def overlap_counts(pred, truth):
+    """Per image pixel counts (intersection, predicted area, true area) of boolean masks pred, truth (n, ...):
+    int64 (n, 3), to be summed or scored by ``mask_scores``."""
+    pred, truth = (np.asarray(a, bool).reshape(len(a), -1) for a in (pred, truth))
+    return np.stack([(pred & truth).sum(1), pred.sum(1), truth.sum(1)], axis=1).astype(np.int64)
+
+
+def mask_scores(counts):
+    """Dice and IoU of per-image overlap counts (n, 3) (``overlap_counts``), under the empty-truth rule.
+
+    An image whose true mask is empty has no Dice of its own: ``dice`` and ``iou`` (per image, (n,)) are NaN
+    there, whatever was predicted (``false_positive_images`` counts those with a predicted mask).
+    ``mean_dice`` / ``mean_iou``: the mean over the images with a true mask, NaN when none has one (an empty
+    truth never scores 1.0). ``pooled_dice`` / ``pooled_iou``: from the intersections and areas summed over all
+    images, so a mask predicted on an empty truth counts against them (NaN when everything is empty).
+    Also ``n`` and ``empty_truth`` (images)."""
+    inter, pred, true = np.asarray(counts, np.float64).reshape(-1, 3).T
+    has = true > 0
+    union = pred + true - inter
+    dice = np.where(has, 2 * inter / np.maximum(pred + true, 1), np.nan)
+    iou = np.where(has, inter / np.maximum(union, 1), np.nan)
+    total, joint = pred.sum() + true.sum(), union.sum()
+    return dict(dice=dice, iou=iou, n=len(dice), empty_truth=int((~has).sum()),
+                false_positive_images=int(((~has) & (pred > 0)).sum()),
+                mean_dice=float(dice[has].mean()) if has.any() else float("nan"),
+                mean_iou=float(iou[has].mean()) if has.any() else float("nan"),
+                pooled_dice=float(2 * inter.sum() / total) if total else float("nan"),
+                pooled_iou=float(inter.sum() / joint) if joint else float("nan"))
 
 
 def lesion_scores(hists, names):

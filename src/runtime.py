@@ -61,3 +61,31 @@ def default_workers(requested):
     if requested is not None:
         return max(0, int(requested))
     return min(4, os.cpu_count() or 1)
+
+
+SHM = "/dev/shm"                  # where DataLoader workers put the batches they hand to the main process
+SHM_ERRORS = ("shared memory", "no space left on device", "bus error")
+
+
+def shm_free_bytes(path=SHM):
+    """Free bytes of the shared-memory filesystem (``path``), or None when there is none to measure."""
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return None
+    return st.f_bavail * st.f_frsize
+
+
+def workers_for_shm(workers, batch_bytes, prefetch, free):
+    """The most DataLoader workers, up to ``workers``, whose batches in flight fit in ``free`` bytes of shared
+    memory: each worker holds ``prefetch`` batches of ``batch_bytes`` and the main process two more (the one
+    in use and the next). ``workers`` unchanged when ``free`` is None (not measurable)."""
+    if free is None or workers <= 0 or batch_bytes <= 0:
+        return workers
+    return max(0, min(workers, int((free - 2 * batch_bytes) // (prefetch * batch_bytes))))
+
+
+def is_shm_error(exc):
+    """True for the error of a DataLoader whose workers ran out of shared memory (a RuntimeError or OSError
+    naming shared memory, a full device or a bus error)."""
+    return isinstance(exc, (RuntimeError, OSError)) and any(k in str(exc).lower() for k in SHM_ERRORS)

@@ -1,6 +1,8 @@
 """Segmentation (lung masks): a U-Net with a timm encoder learns each sample's mask; Dice + BCE, Dice/IoU
-validation; test.py writes one mask per image ({id}.png, 0/255, at the image's own size)."""
+validation; test.py writes one mask per image ({id}.png, 0/255, at the image's own size); evaluate.py scores
+such a folder against a folder of true masks. An empty true mask has no Dice (pixel_metrics.mask_scores)."""
 import logging
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -8,12 +10,14 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from .. import pixel_metrics as PM
 from ..dataset import MultiViewDataset, make_loader
 from ..distributed import gather
 from ..errors import UserError
 from ..forward import logits_of
 from ..images import header_size, restore
 from ..io_utils import atomic_write_bytes
+from ..masks import HALF, read, threshold_of
 from .base import Kind, Validation
 
 log = logging.getLogger("harness")
@@ -28,14 +32,50 @@ def dice_bce_loss(logits, target, eps=1.0):
 
 
 def dice_iou(pred, target):
-    """Per-image Dice and IoU of boolean masks (1 for both when both are empty)."""
-    pred, target = pred.reshape(len(pred), -1), target.reshape(len(target), -1)
-    inter = (pred & target).sum(1).astype(float)
-    total = pred.sum(1) + target.sum(1)
-    union = (pred | target).sum(1)
-    dice = np.where(total > 0, 2 * inter / np.maximum(total, 1), 1.0)
-    iou = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
-    return dice, iou
+    """Per-image Dice and IoU of boolean masks (n, H, W): (n,) each, NaN where the true mask is empty."""
+    scores = PM.mask_scores(PM.overlap_counts(pred, target))
+    return scores["dice"], scores["iou"]
+
+
+def empty_note(scores):
+    """'' or a note on the images with an empty true mask (left out of the Dice)."""
+    if not scores["empty_truth"]:
+        return ""
+    return (f"  ({scores['empty_truth']} of {scores['n']} true masks empty, left out of the Dice; "
+            f"{scores['false_positive_images']} of them got a predicted mask)")
+
+
+def evaluate_masks(pred, gt, cfg):
+    """Dice and IoU of the masks of folder ``pred`` ({id}.png) against the true masks of folder ``gt`` (matched
+    by file name, any extension of the task), printed; a dict. Truth: masks.py's rule (data.mask_threshold);
+    prediction: above 127. A UserError when every true mask is empty (nothing to score)."""
+    for path, what in ((pred, "prediction"), (gt, "ground truth")):
+        if not path.is_dir():
+            raise UserError(f"{what} {path} is not a folder: a segmentation task is scored from folders of "
+                            "{id}.png masks (test.py writes them; --gt: the true masks)")
+    exts = {e.lower() for e in cfg["data"]["extensions"]} | {".png"}
+    truths = {p.stem.lower(): p for p in sorted(gt.iterdir()) if p.suffix.lower() in exts}
+    preds = {p.stem.lower(): p for p in pred.iterdir() if p.suffix.lower() in exts}
+    if not truths:
+        raise UserError(f"ground truth {gt} holds no mask files ({' '.join(sorted(exts))})")
+    missing = [truths[s].name for s in truths if s not in preds]
+    if missing:
+        raise UserError(f"{len(missing)} true masks have no predicted mask in {pred}, e.g. {missing[0]}")
+    threshold = threshold_of(cfg)
+    counts = np.zeros((len(truths), 3), np.int64)
+    for i, (stem, path) in enumerate(truths.items()):
+        truth, mask = read(path, threshold), read(preds[stem], HALF)
+        if truth is None or mask is None or truth.shape != mask.shape:
+            raise UserError(f"{preds[stem]} and its truth {path} are not two readable masks of one size")
+        counts[i] = PM.overlap_counts(mask[None] > 0, truth[None] > 0)[0]
+    s = PM.mask_scores(counts)
+    if s["empty_truth"] == s["n"]:
+        raise UserError(f"every true mask in {gt} is empty ({s['n']} files; no value above data.mask_threshold "
+                        f"{threshold}): there is no Dice to compute (python -m src.check_data lists the values)")
+    print(f"Dice {s['mean_dice']:.4f}  IoU {s['mean_iou']:.4f}  (mean over the {s['n'] - s['empty_truth']} images "
+          f"with a true mask){empty_note(s)}")
+    print(f"pooled over all pixels: Dice {s['pooled_dice']:.4f}  IoU {s['pooled_iou']:.4f}")
+    return {k: v for k, v in s.items() if k not in ("dice", "iou")}
 
 
 def split_output(out):
@@ -86,6 +126,7 @@ def image_size(path, fallback):
 class Segmentation(Kind):
     name = "segmentation"
     default_out = "pred_masks"
+    default_truth = "groundtruth"       # a folder of true masks, {id}.png
     mask_is_target = True
     produces_masks = True
 
@@ -107,24 +148,41 @@ class Segmentation(Kind):
         probs, target = gather(order, probs, target)
         logits = torch.logit(torch.from_numpy(probs).clamp(1e-6, 1 - 1e-6))[:, None]
         val_loss = float(dice_bce_loss(logits, torch.from_numpy(target[:, None].astype(np.float32))))
-        dice, iou = dice_iou(probs > 0.5, target)
-        oof = pd.DataFrame({"id": [samples.ids[i] for i in va], "fold": fold, "dice": dice, "iou": iou})
-        scores = dict(val_dice=float(dice.mean()), val_iou=float(iou.mean()))
-        return Validation([scores["val_dice"], -val_loss], dict(val_loss=val_loss, **scores), oof,
+        s = PM.mask_scores(PM.overlap_counts(probs > 0.5, target))
+        oof = pd.DataFrame({"id": [samples.ids[i] for i in va], "fold": fold, "dice": s["dice"], "iou": s["iou"]})
+        scores = dict(val_dice=s["mean_dice"], val_iou=s["mean_iou"])
+        warned = self.__dict__.setdefault("empty_folds", set())
+        if s["empty_truth"] == s["n"] and fold not in warned:
+            warned.add(fold)
+            log.warning("fold %s: every validation mask is empty: no Dice (NaN), the best epoch is chosen by the "
+                        "validation loss; check the masks' values and data.mask_threshold", fold)
+        headline = scores["val_dice"] if scores["val_dice"] == scores["val_dice"] else -np.inf
+        return Validation([headline, -val_loss], dict(val_loss=val_loss, **scores), oof,
                           dict(val_scores=dict(val_loss=val_loss, **scores)),
-                          f"val_loss {val_loss:.4f}  Dice {scores['val_dice']:.4f}  IoU {scores['val_iou']:.4f}")
+                          f"val_loss {val_loss:.4f}  Dice {scores['val_dice']:.4f}  IoU {scores['val_iou']:.4f}"
+                          + empty_note(s))
 
     def summarize(self, oof):
         n_folds = oof["fold"].nunique()
         per_fold = oof.groupby("fold")[["dice", "iou"]].mean()
+        empty = int(oof["dice"].isna().sum())            # images with an empty true mask: no Dice of their own
         summary = dict(n_folds=n_folds, oof_dice=float(oof["dice"].mean()), oof_iou=float(oof["iou"].mean()),
-                       per_fold_dice=per_fold["dice"].tolist(), per_fold_iou=per_fold["iou"].tolist())
+                       per_fold_dice=per_fold["dice"].tolist(), per_fold_iou=per_fold["iou"].tolist(),
+                       empty_truth=empty)
         text = (f"cross-validation summary ({n_folds} folds, out-of-fold masks): Dice {summary['oof_dice']:.4f}  "
-                f"IoU {summary['oof_iou']:.4f}  per-fold Dice {' '.join(f'{d:.4f}' for d in per_fold['dice'])}")
+                f"IoU {summary['oof_iou']:.4f}  per-fold Dice {' '.join(f'{d:.4f}' for d in per_fold['dice'])}"
+                + (f"  ({empty} empty true masks left out)" if empty else ""))
+        if len(oof) and empty == len(oof):
+            log.warning("every out-of-fold true mask is empty: the Dice is undefined (NaN), not a score")
         return summary, text
 
     def leaderboard(self, summary):
         return dict(oof_dice=summary["oof_dice"], oof_iou=summary["oof_iou"])
+
+    def evaluate(self, pred, gt, n_boot, plots):
+        if plots:
+            log.warning("--plots: no pictures for a segmentation task's masks; scores only")
+        return evaluate_masks(Path(pred), Path(gt), self.cfg)
 
     def write_masks(self, models, samples, indices, device, workers, batch_size, folder):
         """Predict masks for samples[indices] and write them as {id}.png (0/255) at each image's own size."""
