@@ -1,4 +1,7 @@
-"""Shared fixtures: small synthetic K-ium data and one trained 3-fold run, made once per test session."""
+"""Shared fixtures: small synthetic K-ium data and one trained 3-fold run, made once per test session, also across
+pytest-xdist workers (README's test command runs two: ``-n 2``)."""
+import fcntl
+import json
 import os
 import subprocess
 import sys
@@ -9,10 +12,26 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-# tiny but learnable: test_efficientnet at 96 px on large synthetic lesions
-TRAIN_ARGS = ["--model", "test_efficientnet", "--img_size", "96", "--epochs", "12", "--patience", "12",
+# one torch (OpenMP) thread per process, inherited by every script a test runs: the networks are tiny, each xdist
+# worker keeps a core busy, and a second thread per process only spins against the other worker (3x the CPU time)
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+# the synthetic K-ium images of the demo fixture (and of honesty's fresh held-out set): small, with lesions large
+# enough that test_efficientnet at 64 px learns them in a few epochs (every fold > 0.95 validation AUROC by epoch 6)
+DEMO_IMAGES = ["--size_range", 120, 170, "--lesion_scale", 6]
+TRAIN_ARGS = ["--model", "test_efficientnet", "--img_size", "64", "--epochs", "8", "--patience", "8",
               "--batch_size", "8", "--lr", "0.003", "--n_folds", "3", "--num_workers", "0", "--device", "cpu",
-              "--no_cache", "--restarts", "0"]   # a restart of a fold that learns late would double a test's time
+              "--no_cache", "--restarts", "0",   # a restart of a fold that learns late would double a test's time
+              "--no_pretrained"]                 # the shipped YAMLs start lite0 from ImageNet; these tiny nets: scratch
+SHARED_RUNS = ("trained", "second")   # fixtures with a training run behind them, shared by several test files
+
+
+def train_args(**over):
+    """TRAIN_ARGS with options replaced, e.g. ``train_args(epochs=2, n_folds=2)``; returns a new list of strings."""
+    args = list(TRAIN_ARGS)
+    for key, value in over.items():
+        args[args.index(f"--{key}") + 1] = str(value)
+    return args
 
 
 def run(script, *args, cwd=None, check=True):
@@ -27,17 +46,53 @@ def run(script, *args, cwd=None, check=True):
     return proc
 
 
+def shared(tmp_path_factory, name, build):
+    """The folder ``name`` filled by ``build(folder)`` once per session: under pytest-xdist the first worker that
+    asks builds it (under a file lock, in the temp folder all workers share) and the others wait for it. Returns
+    (folder, what build returned: JSON-able). Tests read the folder; a test that changes it works on a copy."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent                         # popen-gwN/..: this session's, common to its workers
+    folder, done = base / name, base / f"{name}.json"
+    with open(base / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.is_file():
+            folder.mkdir()
+            try:
+                done.write_text(json.dumps({"result": build(folder)}))
+            except Exception as exc:               # the other workers fail at once instead of building it again
+                done.write_text(json.dumps({"error": f"{type(exc).__name__}: {exc}"[-4000:]}))
+                raise
+    got = json.loads(done.read_text())
+    if "error" in got:
+        pytest.fail(f"building the shared {name} failed in another worker: {got['error']}")
+    return folder, got["result"]
+
+
+def pytest_collection_modifyitems(items):
+    """The tests on a shared training run go last, but for the first one: under xdist one worker trains it while
+    the other runs the tests that need no trained run (the order within each group is kept)."""
+    first = {name: next((it for it in items if name in it.fixturenames), None) for name in SHARED_RUNS}
+    rank = {id(it): 0 for it in first.values() if it is not None}
+    items.sort(key=lambda it: rank.get(id(it), 2 if set(SHARED_RUNS) & set(it.fixturenames) else 1))
+
+
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo") / "kium"
-    run("src.tools.demo_data", "--task", "kium", "--out", out, "--n_train", 120, "--n_test", 60, "--seed", 7,
-        "--size_range", 120, 170, "--lesion_scale", 4, "--workers", 2)
-    return out
+    def build(folder):
+        run("src.tools.demo_data", "--task", "kium", "--out", folder / "kium", "--n_train", 120, "--n_test", 60,
+            "--seed", 7, *DEMO_IMAGES, "--workers", 2)
+
+    return shared(tmp_path_factory, "demo", build)[0] / "kium"
 
 
 @pytest.fixture(scope="session")
 def trained(demo, tmp_path_factory):
-    weights = tmp_path_factory.mktemp("weights")
-    cached = [a for a in TRAIN_ARGS if a != "--no_cache"] + ["--cache_dir", tmp_path_factory.mktemp("cache")]
-    proc = run("train.py", "--data_dir", demo / "train_set", "--fold", "all", "--weights_dir", weights, *cached)
-    return weights, proc
+    """(weights folder, the CompletedProcess of its train.py run): 3 folds that learned, read-only."""
+    def build(weights):
+        cached = [a for a in TRAIN_ARGS if a != "--no_cache"] + ["--cache_dir", tmp_path_factory.mktemp("cache")]
+        proc = run("train.py", "--data_dir", demo / "train_set", "--fold", "all", "--weights_dir", weights, *cached)
+        return {"args": proc.args, "stdout": proc.stdout, "stderr": proc.stderr}
+
+    weights, got = shared(tmp_path_factory, "weights", build)
+    return weights, subprocess.CompletedProcess(got["args"], 0, got["stdout"], got["stderr"])

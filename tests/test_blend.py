@@ -7,20 +7,21 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run
+from conftest import run, shared
 
 from src.blend import combine
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def second(trained, demo, tmp_path_factory):
-    """Another run over the trained fixture's folds.csv: another backbone and image size."""
-    weights = tmp_path_factory.mktemp("second")
-    shutil.copy(trained[0] / "folds.csv", weights / "folds.csv")
-    run("train.py", "--data_dir", demo / "train_set", "--fold", "all", "--weights_dir", weights, "--model",
-        "test_resnet", "--img_size", 64, "--epochs", 3, "--batch_size", 8, "--lr", 0.003, "--n_folds", 3,
-        "--num_workers", 0, "--device", "cpu", "--no_cache", "--restarts", 0)
-    return weights
+    """Another run over the trained fixture's folds.csv: another backbone and image size (read-only)."""
+    def build(weights):
+        shutil.copy(trained[0] / "folds.csv", weights / "folds.csv")
+        run("train.py", "--data_dir", demo / "train_set", "--fold", "all", "--weights_dir", weights, "--model",
+            "test_resnet", "--img_size", 48, "--epochs", 3, "--batch_size", 8, "--lr", 0.003, "--n_folds", 3,
+            "--num_workers", 0, "--device", "cpu", "--no_cache", "--restarts", 0)
+
+    return shared(tmp_path_factory, "second", build)[0]
 
 
 def test_combine_weights_and_ranks():
@@ -43,8 +44,8 @@ def test_two_runs_blend_into_one_weights_folder_that_test_py_pack_and_the_organi
 
     both = tmp_path / "both"                                  # the two runs, whatever the selection kept
     shutil.copytree(ens, both)
-    two = [dict(name="a", weight=0.5, backbone="test_efficientnet", img_size=96),
-           dict(name="b", weight=0.5, backbone="test_resnet", img_size=64)]
+    two = [dict(name="a", weight=0.5, backbone="test_efficientnet", img_size=64),
+           dict(name="b", weight=0.5, backbone="test_resnet", img_size=48)]
     for name, src in (("a", trained[0]), ("b", second)):
         shutil.rmtree(both / "members" / name, ignore_errors=True)
         for k in range(3):
@@ -57,8 +58,8 @@ def test_two_runs_blend_into_one_weights_folder_that_test_py_pack_and_the_organi
     proc = run("test.py", "--data_dir", demo / "test_set", "--weights_dir", both, "--out", tmp_path / "out.csv",
                "--device", "cpu", "--num_workers", 0)
     log = proc.stdout + proc.stderr
-    assert "member a (weight 0.500, test_efficientnet, 96 px" in log
-    assert "member b (weight 0.500, test_resnet, 64 px" in log
+    assert "member a (weight 0.500, test_efficientnet, 64 px" in log
+    assert "member b (weight 0.500, test_resnet, 48 px" in log
     assert len(pd.read_csv(tmp_path / "out.csv")) == 60 and "self-check" in log
 
     proc = run("src.tools.preflight", "--data_dir", demo / "test_set", "--gt", demo / "groundtruth.csv",

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import run
+from conftest import run, shared
 from PIL import Image
 
 from src import config as C
@@ -19,15 +19,18 @@ MASKED = C.resolved(C.load_config(C.PROJECT_ROOT / "configs" / "cxr_masked.yaml"
                     {"model.backbone": "test_efficientnet", "preprocess.img_size": 64})
 SEG = C.resolved(C.load_config(C.PROJECT_ROOT / "configs" / "cxr_lungseg.yaml"),
                  {"model.backbone": "test_efficientnet", "preprocess.img_size": 64})
-FAST = ["--model", "test_efficientnet", "--img_size", "64", "--epochs", "3", "--n_folds", "2", "--lr", "0.003",
+FAST = ["--model", "test_efficientnet", "--img_size", "64", "--epochs", "1", "--n_folds", "2", "--lr", "0.003",
         "--num_workers", "0", "--device", "cpu", "--no_cache"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cxr(tmp_path_factory):
-    out = tmp_path_factory.mktemp("cxr") / "data"
-    run("src.tools.demo_data", "--task", "cxr", "--out", out, "--n_train", 24, "--n_test", 8, "--size_range", 80, 100)
-    return out
+    """Synthetic chest X-rays with lung masks, made once for all workers; read-only (a test that edits copies)."""
+    def build(folder):
+        run("src.tools.demo_data", "--task", "cxr", "--out", folder / "data", "--n_train", 24, "--n_test", 8,
+            "--size_range", 80, 100)
+
+    return shared(tmp_path_factory, "cxr", build)[0] / "data"
 
 
 @pytest.mark.parametrize("mode,channels", [("none", 1), ("masked", 1), ("channel", 2), ("pool", 2), ("crop", 1),
@@ -63,7 +66,7 @@ def test_segmentation_pieces():
     target[0, :1] = True
     dice, iou = dice_iou(pred, target)
     assert dice[0] == pytest.approx(2 * 4 / (8 + 4)) and iou[0] == pytest.approx(4 / 8)
-    assert dice[1] == 1.0 and iou[1] == 1.0
+    assert np.isnan(dice[1]) and np.isnan(iou[1])          # an empty true mask has no Dice (never 1.0)
     net = build_model(kind_of(SEG).model_args()).eval()
     assert net(torch.randn(2, 1, 64, 64)).shape == (2, 1, 64, 64)
     wide = np.zeros((30, 50), np.float32)                  # a 50x30 image was padded to 50x50

@@ -3,13 +3,12 @@
 import numpy as np
 import pandas as pd
 import torch
-from conftest import ROOT, TRAIN_ARGS, run
+from conftest import ROOT, run, train_args
 
 
 def test_torchrun_two_processes_train_one_fold(demo, tmp_path):
     weights = tmp_path / "w"
-    args = list(TRAIN_ARGS)
-    args[args.index("--epochs") + 1] = "2"
+    args = train_args(epochs=2)
     proc = run("torch.distributed.run", "--nproc_per_node", 2, str(ROOT / "train.py"), "--data_dir",
                demo / "train_set", "--fold", "1", "--weights_dir", weights, *args)
     assert "distributed: 2 processes (gloo backend)" in proc.stdout
@@ -24,9 +23,7 @@ def test_torchrun_two_processes_train_one_fold(demo, tmp_path):
 
 def test_torchrun_spread_folds_gives_each_process_whole_folds(demo, tmp_path):
     weights, alone = tmp_path / "spread", tmp_path / "alone"
-    args = list(TRAIN_ARGS)
-    args[args.index("--epochs") + 1] = "2"
-    args[args.index("--n_folds") + 1] = "2"
+    args = train_args(epochs=2, n_folds=2)
     proc = run("torch.distributed.run", "--nproc_per_node", 2, str(ROOT / "train.py"), "--data_dir",
                demo / "train_set", "--fold", "all", "--spread_folds", "--weights_dir", weights, *args)
     assert "spread folds: rank 0 trains fold(s) 0" in proc.stdout

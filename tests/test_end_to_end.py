@@ -23,7 +23,7 @@ def test_training_writes_every_fold_artifact(trained):
         assert "optimizer" not in best
         assert best["model_args"]["backbone"] == "test_efficientnet"
         assert set(best["thresholds"]) == set(KIUM_COLUMNS[2:])
-        assert best["config"]["preprocess"]["img_size"] == 96
+        assert best["config"]["preprocess"]["img_size"] == 64
         assert len(pd.read_csv(d / "metrics.csv")) >= 1
     summary = json.loads((weights / "cv_summary.json").read_text())
     assert summary["n_folds"] == 3 and len(summary["per_fold_primary_auc"]) == 3
@@ -135,8 +135,8 @@ def test_clear_errors_without_traceback(tmp_path, demo):
         assert needle in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
 
 
-def test_existing_run_is_never_overwritten(trained, demo):
-    weights, _ = trained
+def test_existing_run_is_never_overwritten(trained, demo, tmp_path):
+    weights = shutil.copytree(trained[0], tmp_path / "weights")        # --resume may write into the run
     proc = run("train.py", "--data_dir", demo / "train_set", "--fold", "0", "--weights_dir", weights,
                "--n_folds", "3", check=False)
     assert proc.returncode == 2 and "--resume" in proc.stderr

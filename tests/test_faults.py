@@ -9,7 +9,7 @@ import time
 import pandas as pd
 import pytest
 import torch
-from conftest import ROOT, TRAIN_ARGS, run
+from conftest import ROOT, run, train_args
 
 from src.interrupts import ctrl_c_after, ctrl_c_remembered
 
@@ -62,10 +62,9 @@ def test_empty_or_unrelated_data_folder(trained, tmp_path):
 
 def test_ctrl_c_saves_the_finished_epochs_and_resume_finishes(demo, tmp_path):
     weights = tmp_path / "w"
+    # two loader workers: the whole process group gets the Ctrl-C
     args = [sys.executable, str(ROOT / "train.py"), "--data_dir", str(demo / "train_set"), "--fold", "0",
-            "--weights_dir", str(weights), *TRAIN_ARGS]
-    args[args.index("--num_workers") + 1] = "2"                      # the whole process group gets it
-    args[args.index("--epochs") + 1] = "3"
+            "--weights_dir", str(weights), *train_args(num_workers=2, epochs=3)]
     # SIGINT handled here while it starts: a child inherits an ignored SIGINT (pytest run as a script's
     # background job), a handled one is reset to the default; its own process group, as a terminal's job
     before = signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -118,7 +118,7 @@ def test_measure_masking_reports_test_scores_and_the_gap(tmp_path):
     out = tmp_path / "runs"
     proc = run("src.tools.measure_masking", "--data_dir", data / "train_set", "--test_dir", data / "test_set",
                "--gt", data / "groundtruth.csv", "--out", out, "--modes", "none,crop", "--model", "test_efficientnet",
-               "--img_size", 64, "--epochs", 2, "--n_folds", 2, "--device", "cpu", "--num_workers", 0,
+               "--img_size", 64, "--epochs", 1, "--n_folds", 2, "--device", "cpu", "--num_workers", 0,
                "--mask_weights", tmp_path / "no_segmenter")
     table = pd.read_csv(out / "masking_results.csv")
     assert table["mask_mode"].tolist() == ["none", "crop"]

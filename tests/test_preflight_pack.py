@@ -23,6 +23,11 @@ def patch(path, old, new):
     path.write_text(text.replace(old, new, 1))
 
 
+def weights_copy(trained, tmp_path):
+    """The shared trained run, copied: pre-flight writes its verdict (preflight.json) into the weights folder."""
+    return shutil.copytree(trained[0], tmp_path / "weights")
+
+
 def preflight(demo, weights, root=None):
     extra = ["--root", root] if root else []
     return run("src.tools.preflight", "--data_dir", demo / "test_set", "--gt", demo / "groundtruth.csv",
@@ -30,8 +35,7 @@ def preflight(demo, weights, root=None):
 
 
 def test_preflight_passes_then_pack_ships_a_runnable_zip(trained, demo, tmp_path):
-    weights = tmp_path / "weights"
-    shutil.copytree(trained[0], weights)
+    weights = weights_copy(trained, tmp_path)
     proc = run("src.tools.pack", "--out", tmp_path / "no.zip", "--weights_dir", weights, check=False)
     assert proc.returncode == 2 and "pre-flight" in proc.stderr                  # refuses before pre-flight
     proc = preflight(demo, weights)
@@ -66,14 +70,14 @@ def test_preflight_catches_a_hard_coded_path(trained, demo, tmp_path):
     root = project_copy(tmp_path / "proj")
     patch(root / "src" / "test_cmd.py", "    args = parser().parse_args(argv)\n",
           f"    args = parser().parse_args(argv)\n    open({str(secret)!r}).read()\n")
-    proc = preflight(demo, trained[0], root)
+    proc = preflight(demo, weights_copy(trained, tmp_path), root)
     assert proc.returncode == 1 and "outside the submission" in proc.stdout and str(secret) in proc.stdout
 
 
 def test_preflight_catches_an_unpinned_import(trained, demo, tmp_path):
     root = project_copy(tmp_path / "proj")
     patch(root / "requirements.txt", "PyYAML==6.0.3\n", "")
-    proc = preflight(demo, trained[0], root)
+    proc = preflight(demo, weights_copy(trained, tmp_path), root)
     assert proc.returncode == 1 and "not pinned" in proc.stdout and "yaml (PyYAML)" in proc.stdout
 
 
@@ -81,5 +85,5 @@ def test_preflight_catches_rows_in_the_wrong_order(trained, demo, tmp_path):
     root = project_copy(tmp_path / "proj")
     patch(root / "src" / "output.py", "    atomic_write_csv(frame, out)\n    self_check(",
           "    atomic_write_csv(frame.iloc[::-1], out)\n    (")
-    proc = preflight(demo, trained[0], root)
+    proc = preflight(demo, weights_copy(trained, tmp_path), root)
     assert proc.returncode == 1 and "order" in proc.stdout, proc.stdout

@@ -7,16 +7,12 @@ import time
 
 import pandas as pd
 import torch
-from conftest import ROOT, TRAIN_ARGS, run
-
-EPOCHS = ["--epochs", "4", "--patience", "4"]
+from conftest import ROOT, run, train_args
 
 
 def args_for(demo, weights):
-    base = [a for a in TRAIN_ARGS]
-    i = base.index("--epochs")
-    del base[i:i + 4]                                     # replace --epochs/--patience
-    return ["--data_dir", str(demo / "train_set"), "--fold", "0", "--weights_dir", str(weights), *base, *EPOCHS]
+    return ["--data_dir", str(demo / "train_set"), "--fold", "0", "--weights_dir", str(weights),
+            *train_args(epochs=4, patience=4)]
 
 
 def test_kill_then_resume_matches_an_uninterrupted_run(demo, tmp_path):

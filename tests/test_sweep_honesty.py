@@ -3,13 +3,11 @@ import json
 
 import pandas as pd
 import yaml
-from conftest import TRAIN_ARGS, run
+from conftest import DEMO_IMAGES, run, train_args
 
 
 def short_train_args():
-    args = list(TRAIN_ARGS)
-    args[args.index("--epochs") + 1] = "2"
-    return args
+    return train_args(epochs=1)
 
 
 def test_sweep_trains_every_combination_resumes_and_writes_the_best(demo, tmp_path):
@@ -26,8 +24,8 @@ def test_sweep_trains_every_combination_resumes_and_writes_the_best(demo, tmp_pa
     winner = yaml.safe_load(best.read_text())
     assert winner["model"]["pool"] == board.loc[0, "pool"] and winner["model"]["fusion"] == "mean"
     # the options after -- are part of the winning recipe too
-    assert winner["model"]["backbone"] == "test_efficientnet" and winner["preprocess"]["img_size"] == 96
-    assert winner["train"]["epochs"] == 2 and winner["train"]["n_folds"] == 3
+    assert winner["model"]["backbone"] == "test_efficientnet" and winner["preprocess"]["img_size"] == 64
+    assert winner["train"]["epochs"] == 1 and winner["train"]["n_folds"] == 3
     folds = [pd.read_csv(out / r / "folds.csv") for r in board["run"]]
     assert folds[0].equals(folds[1]), "every combination uses the same split"
     again = run("src.tools.sweep", *cmd)                                 # finished folds are skipped
@@ -39,7 +37,7 @@ def test_sweep_trains_every_combination_resumes_and_writes_the_best(demo, tmp_pa
 def test_honesty_compares_cv_with_a_fresh_held_out_set(trained, tmp_path):
     weights, _ = trained
     proc = run("src.tools.honesty", "--weights_dir", weights, "--out", tmp_path / "h", "--n_test", 40, "--seed", 999,
-               "--size_range", 120, 170, "--lesion_scale", 4, "--num_workers", 0, "--device", "cpu")
+               *DEMO_IMAGES, "--num_workers", 0, "--device", "cpu")
     assert "out-of-fold CV vs fresh held-out set" in proc.stdout
     rows = {r["score"]: r for r in json.loads((tmp_path / "h" / "honesty.json").read_text())}
     prim = rows["primary AUROC"]

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import TRAIN_ARGS, run
+from conftest import run, train_args
 
 from src import config as C
 from src.kinds import kind_of
@@ -63,9 +63,8 @@ def test_accumulated_chunks_give_the_large_batch_update():
 
 
 def short(demo, weights, *extra, epochs=1, fold="0"):
-    args = list(TRAIN_ARGS)
-    args[args.index("--epochs") + 1] = str(epochs)
-    return ["--data_dir", demo / "train_set", "--fold", fold, "--weights_dir", weights, *args, *extra]
+    return ["--data_dir", demo / "train_set", "--fold", fold, "--weights_dir", weights,
+            *train_args(epochs=epochs), *extra]
 
 
 def test_best_pt_holds_the_ema_weights(demo, tmp_path):
@@ -106,9 +105,8 @@ def test_a_fold_trained_on_shuffled_labels_is_named(demo, tmp_path):
     csv[labels] = csv[labels].to_numpy()[rng.permutation(len(csv))]        # rows of labels, other patients
     csv.to_csv(data / "train.csv", index=False)
     weights = tmp_path / "w"
-    args = list(TRAIN_ARGS)
-    args[args.index("--epochs") + 1] = "3"
-    proc = run("train.py", "--data_dir", data, "--fold", "all", "--weights_dir", weights, *args, "--restarts", "1")
+    args = train_args(epochs=1, restarts=1)      # shuffled labels: more epochs would learn nothing either
+    proc = run("train.py", "--data_dir", data, "--fold", "all", "--weights_dir", weights, *args)
     summary = json.loads((weights / "cv_summary.json").read_text())
     assert summary["folds_not_learned"], summary["per_fold_primary_auc"]
     for k in summary["folds_not_learned"]:          # each was tried twice; the first try is kept aside

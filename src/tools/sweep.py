@@ -99,7 +99,7 @@ def main(argv=None):
         print(f"[sweep {i}/{len(combos)}] {name}", flush=True)
         train(args.data_dir, cfg, weights, folds, targs.device, resume=True, pretrained=targs.pretrained,
               pretrained_path=targs.pretrained_path, num_workers=targs.num_workers, cache_dir=targs.cache_dir,
-              no_cache=targs.no_cache)
+              no_cache=targs.no_cache, pretrained_download=targs.pretrained_download)
         if not layout.folds_csv(out).is_file():
             shutil.copy(layout.folds_csv(weights), layout.folds_csv(out))
         # what was trained: the grid's values and the options after -- (model, size, epochs, ...)
