@@ -40,8 +40,9 @@ class Problem:
         return f"[{self.severity}] {self.what} ({len(self.items) if self.count is None else self.count}): {shown}{more}"
 
 
-def file_problem(path):
-    """A cheap look at the bytes: 'empty', 'not an image', 'truncated', 'wrong extension' or None."""
+def file_kind(path):
+    """(format by content or None, problem or None) from a cheap look at a file's first and last bytes; the
+    problem is 'unreadable', 'empty', 'not an image', 'truncated', 'a JPEG named .png' or None."""
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as fh:
@@ -49,23 +50,29 @@ def file_problem(path):
             fh.seek(max(0, size - 1024))
             tail = fh.read()
     except OSError:
-        return "unreadable"
+        return None, "unreadable"
     if size == 0:
-        return "empty"
+        return None, "empty"
     kind = format_of(head)
     if kind is None:
-        return "not an image"
+        return None, "not an image"
     if kind in ENDINGS and ENDINGS[kind] not in tail:
-        return "truncated"
+        return kind, "truncated"
     if path.suffix.lower() not in EXTENSIONS[kind]:
-        return f"a {kind.upper()} named {path.suffix}"
-    return None
+        return kind, f"a {kind.upper()} named {path.suffix}"
+    return kind, None
 
 
-def decode_stats(path, reading=dicom.Reading()):
+def file_problem(path):
+    """file_kind's problem alone: 'empty', 'not an image', 'truncated', 'a JPEG named .png' ... or None."""
+    return file_kind(path)[1]
+
+
+def decode_stats(path, kind, reading=dicom.Reading()):
     """(short side in pixels, standard deviation of the gray image as the run decodes it, None), or
-    (None, None, why it cannot be decoded). Through the run's own decoder (images.read_image), a JPEG at 1/4."""
-    size = header_size(path)
+    (None, None, why it cannot be decoded). Through the run's own decoder (images.read_image); a JPEG (``kind``)
+    at 1/4 of the size its header gives, any other file at full size."""
+    size = header_size(path) if kind == "jpeg" else None
     img, why = read_image(path, min(size) // 4 if size else None, 1, reading)
     if img is None:
         return None, None, why
@@ -102,7 +109,9 @@ def check(samples, cfg, split, img_size=None, decode=True):
         add("warning", f"image files without a row in {samples.csv_path.name} (ignored)", sorted(orphans))
     add("warning", "other files (ignored)", sorted(p.name for p in samples.stray))
 
-    kinds = {p: file_problem(p) for p in files}
+    formats, kinds = {}, {}
+    for p in files:
+        formats[p], kinds[p] = file_kind(p)
     by_kind = {}
     for p, kind in kinds.items():
         if kind:
@@ -110,8 +119,7 @@ def check(samples, cfg, split, img_size=None, decode=True):
     for kind, names in sorted(by_kind.items()):
         usable = kind.startswith("a ")
         add("warning", f"{kind} (decoded by content)" if usable else f"{kind} images (used as blank views)", names)
-    dicoms = [p for p in files if kinds[p] in (None, "truncated") or kinds[p].startswith("a ")
-              if dicom.is_dicom(head_of(p))]
+    dicoms = [p for p in files if formats[p] == "dicom"]
     if dicoms:
         out.append(Problem("note", "DICOM files (counts per value)", dicom.summary(dicoms), count=len(dicoms)))
 
@@ -119,7 +127,7 @@ def check(samples, cfg, split, img_size=None, decode=True):
         good = [p for p in files if kinds[p] is None or kinds[p].startswith("a ")]
         reading = dicom.Reading.of(cfg["preprocess"])
         with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-            stats = list(tqdm(pool.map(lambda p: decode_stats(p, reading), good), total=len(good),
+            stats = list(tqdm(pool.map(lambda p: decode_stats(p, formats[p], reading), good), total=len(good),
                               desc="checking images", leave=False, disable=None))
         add("warning", "undecodable images (used as blank views)", [f"{p.name} ({s[2]})" for p, s in zip(good, stats)
                                                                     if s[2]])

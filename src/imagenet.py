@@ -9,7 +9,6 @@ safetensors file under the cache folder. The training config records where the w
 (``model.imagenet``) and takes their normalisation; test.py never calls this module (checkpoints only).
 """
 import copy
-import hashlib
 import importlib.metadata
 import logging
 from dataclasses import asdict, dataclass
@@ -21,7 +20,7 @@ from . import config as C
 from . import layout
 from .backbone import create_backbone, read_weights
 from .errors import UserError
-from .io_utils import atomic_write_bytes
+from .io_utils import atomic_write_bytes, sha256_of
 
 log = logging.getLogger("harness")
 
@@ -76,15 +75,6 @@ def describe(record):
         return "none (trained from scratch)"
     version = f" {record['version']}" if record.get("version") else ""
     return f"{record['source']}{version}, sha256 {record['sha256']}, licence: {record['licence']}"
-
-
-def sha256_of(path):
-    """Hex SHA-256 of a file, read in 1 MiB pieces."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def arch_of(backbone):

@@ -9,7 +9,7 @@ from PIL import Image
 
 from . import dicom
 from .errors import UserError
-from .intensity import clahe, robust_window  # noqa: F401 - clahe: re-exported (tests, older imports)
+from .intensity import clahe, robust_window
 from .masks import read as read_mask, threshold_of
 
 cv2.setNumThreads(1)  # DataLoader workers give the parallelism; OpenCV threads would oversubscribe

@@ -3,6 +3,7 @@
 Every file written here gets the mode a plain ``open(path, "w")`` would give it (0o666 less the umask: 0644
 under the usual umask 022, so an organizer's scorer running as another account can read it), and a file that
 is replaced keeps its mode (an existing 0640 output.csv stays 0640)."""
+import hashlib
 import os
 import shutil
 import stat
@@ -86,3 +87,12 @@ def remove_stale_temps(folder):
     """Delete temporary files that a killed process left behind (the real files are untouched)."""
     for tmp in Path(folder).glob(".*.tmp"):
         tmp.unlink(missing_ok=True)
+
+
+def sha256_of(path):
+    """Hex SHA-256 of a file's bytes, read in 1 MiB pieces (weights provenance, the submission's manifest)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -9,7 +9,7 @@ import pandas as pd
 from . import config as C
 from .errors import UserError
 from .io_utils import atomic_write_csv, keep_previous
-from .table_io import MISSING
+from .table_io import blank_ids
 
 log = logging.getLogger("harness")
 
@@ -35,11 +35,10 @@ def output_problems(out, ids, cfg):
     if list(out.columns) != cols:
         problems.append(f"columns {list(out.columns)[:4]}... differ from the task's {cols[:4]}...")
     if cols[0] in out.columns:
-        written = out[cols[0]]
-        blank = written.isna() | written.astype(str).str.strip().isin(MISSING)
+        blank = blank_ids(out[cols[0]])
         if blank.any():
             problems.append(f"{int(blank.sum())} rows without a real {cols[0]} (empty or 'nan'), first at row "
-                            f"{int(blank.to_numpy().argmax()) + 1}")
+                            f"{int(blank.argmax()) + 1}")
     if len(out) != len(ids):
         problems.append(f"rows differ from test.csv: {len(out)} rows, test.csv {len(ids)}")
     elif cols[0] in out.columns and out[cols[0]].astype(str).tolist() != list(ids):

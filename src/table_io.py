@@ -159,12 +159,18 @@ def parse(text, sep, decimal, id_col, path, what):
     return frame, decimal
 
 
+def blank_ids(ids):
+    """Boolean array: which of ``ids`` (a pandas Series) is no id at all (missing, empty or a missing-value
+    spelling such as 'nan', as pandas' default reader would read it)."""
+    return ids.fillna("").astype(str).str.strip().isin(MISSING).to_numpy()
+
+
 def drop_blank(frame, id_col, path, what, exact):
     """``frame`` without rows whose id is empty or a missing-value spelling, and without unnamed empty columns
     (a spreadsheet's trailing ',,,'); one warning says which rows went (exact: a UserError for such rows, and
     the columns are left for the caller to judge)."""
     ids = frame[id_col].fillna("").astype(str).str.strip()
-    blank = ids.isin(MISSING).to_numpy()
+    blank = blank_ids(frame[id_col])
     if not exact:
         frame = frame.drop(columns=[c for c in frame.columns
                                     if str(c).startswith("Unnamed: ") and frame[c].isna().all()])

@@ -18,8 +18,9 @@ from .. import config as C
 from .. import layout
 from ..checkpoint import versions
 from ..errors import UserError, run_cli
+from ..io_utils import sha256_of
 from .preflight import MARKER
-from .submission import fingerprint, sha256, submission_files
+from .submission import fingerprint, submission_files
 
 FILE_MODE, EXEC_MODE = 0o644, 0o755     # what every entry carries, whatever the mode of the file on this disk
 
@@ -59,7 +60,7 @@ def main(argv=None):
     if out.exists():
         raise UserError(f"{out} exists; choose another --out (nothing is overwritten)")
     cv = json.loads(layout.summary(weights).read_text()) if layout.summary(weights).is_file() else None
-    manifest = dict(files=[dict(path=rel, size=src.stat().st_size, sha256=sha256(src)) for rel, src in
+    manifest = dict(files=[dict(path=rel, size=src.stat().st_size, sha256=sha256_of(src)) for rel, src in
                            sorted(files.items())],
                     packages=versions(), platform=platform.platform(), preflight=result,
                     cv_scores=cv and {k: v for k, v in cv.items() if k != "location_thresholds"})

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .. import config as C
 from .. import layout
+from ..io_utils import sha256_of
 
 CODE = ["train.py", "test.py", "evaluate.py", "requirements.txt", "SUBMISSION.md", "README.md"]
 WEIGHT_FILES = [layout.SUMMARY, layout.FOLDS_CSV, layout.ENSEMBLE]
@@ -32,19 +33,11 @@ def submission_files(weights_dir, root=C.PROJECT_ROOT):
     return files
 
 
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def fingerprint(files):
     """One hash over every shipped file's name and content: pre-flight's verdict belongs to exactly this tree."""
     h = hashlib.sha256()
     for rel in sorted(files):
-        h.update(f"{rel}\0{sha256(files[rel])}\n".encode())
+        h.update(f"{rel}\0{sha256_of(files[rel])}\n".encode())
     return h.hexdigest()
 
 
