@@ -9,7 +9,7 @@ W=${W:-/tmp/blend_measure}; PY=${PY:-.venv/bin/python}
 N_TRAIN=${N_TRAIN:-150}; SIZE=${SIZE:-"256 384"}; LESION=${LESION:-3}; EPOCHS=${EPOCHS:-12}; N_HELDOUT=${N_HELDOUT:-300}
 COMMON="--fold all --n_folds 3 --epochs $EPOCHS --lr 0.003 --batch_size 8 --device cpu --restarts 0"
 mkdir -p "$W"
-[ -d "$W/data" ] || $PY -m src.tools.demo_data --task kium --out "$W/data" --n_train "$N_TRAIN" --n_test 1 \
+[ -d "$W/data" ] || $PY -m src.tools.demo --task kium --out "$W/data" --n_train "$N_TRAIN" --n_test 1 \
     --size_range $SIZE --lesion_scale "$LESION" --seed 11
 run() {  # name, options
   local name=$1; shift
@@ -27,9 +27,9 @@ else
   run r3 --model test_efficientnet --img_size 128 --seed 7
 fi
 rm -rf "$W/ens"
-$PY -m src.tools.blend --runs "$W/r1" "$W/r2" "$W/r3" --out "$W/ens" | tee "$W/blend.txt"
+$PY -m src.tools.experiments.blend --runs "$W/r1" "$W/r2" "$W/r3" --out "$W/ens" | tee "$W/blend.txt"
 for name in r1 r2 r3 ens; do
   echo "== $name"
-  $PY -m src.tools.honesty --weights_dir "$W/$name" --n_test "$N_HELDOUT" --seed 12345 --size_range $SIZE \
+  $PY -m src.tools.experiments.honesty --weights_dir "$W/$name" --n_test "$N_HELDOUT" --seed 12345 --size_range $SIZE \
       --lesion_scale "$LESION" --out "$W/honesty" 2>/dev/null | grep -A3 "out-of-fold CV vs"
 done | tee "$W/honesty.txt"

@@ -20,7 +20,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 ROOT=$PWD
 PY=$ROOT/.venv/bin/python
-[ -d "$OUT/train_set" ] || $PY -m src.tools.demo_data --task kium --out "$OUT" --n_train "$N_TRAIN" --n_test "$N_TEST" \
+[ -d "$OUT/train_set" ] || $PY -m src.tools.demo --task kium --out "$OUT" --n_train "$N_TRAIN" --n_test "$N_TEST" \
   --size_range $SIZE --lesion_scale "$LESION"
 $PY train.py --data_dir "$OUT/train_set" --fold all --weights_dir "$WEIGHTS" --model "$MODEL" --img_size "$IMG" \
   --epochs "$EPOCHS" --batch_size "$BATCH" --lr "$LR" "$START" --resume

@@ -9,7 +9,7 @@ N_TRAIN=${N_TRAIN:-150}; N_TEST=${N_TEST:-60}; SIZE=${SIZE:-192}; EPOCHS=${EPOCH
 MODEL=${MODEL:-test_resnet}
 SETTINGS=${SETTINGS:-"clip0:preprocess.clahe_clip=0 clip1:preprocess.clahe_clip=1 clip2:preprocess.clahe_clip=2 clip4:preprocess.clahe_clip=4 clip2_nograde:train.grade_weight=0"}
 mkdir -p "$W"
-[ -d "$W/data" ] || $PY -m src.tools.demo_data --task fundus --out "$W/data" --n_train "$N_TRAIN" --n_test "$N_TEST" \
+[ -d "$W/data" ] || $PY -m src.tools.demo --task fundus --out "$W/data" --n_train "$N_TRAIN" --n_test "$N_TEST" \
     --lesion_scale "$CONTRAST" --seed 7
 for item in $SETTINGS; do
   name=${item%%:*}; set_arg=${item#*:}

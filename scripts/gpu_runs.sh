@@ -2,7 +2,7 @@
 # Everything measured on a lent GPU machine in one background job (docs/RECIPE.md, docs/PERFORMANCE.md):
 #   A  fold-stability variants at the hard CPU-scale setting (scripts/stability.sh), many at a time, while the
 #      full-size data sets are generated
-#   B  the speed targets P1/P2 (python -m src.tools.bench), alone on the GPU
+#   B  the speed targets P1/P2 (python -m src.tools.experiments.bench), alone on the GPU
 #   C  the recipe at realistic scale: 600 train / 300 held-out patients, 720-1255 px, lesion_scale 1, the base
 #      recipe and one change each (SWEEP), one shared 5-fold split, every configuration a process of its own
 #      training its folds in order for C_SECONDS, then each scored on the held-out set with its finished folds
@@ -19,10 +19,10 @@ stamp() { echo "$(date +%T) $*" | tee -a "$R/stages.txt"; }
 
 if [[ $STAGES == *A* ]]; then
   stamp "A start"
-  $PY -c "from pathlib import Path; from src.tools.bench import dataset; w = Path('$W/bench')
+  $PY -c "from pathlib import Path; from src.tools.experiments.bench import dataset; w = Path('$W/bench')
 dataset(w, 600, 10, (720, 1255)); dataset(w, 10, 1000, (720, 1255))" > "$R/gen_bench.log" 2>&1 &
   gen_bench=$!
-  $PY -m src.tools.demo_data --task kium --out "$W/real" --n_train 600 --n_test 300 --size_range 720 1255 \
+  $PY -m src.tools.demo --task kium --out "$W/real" --n_train 600 --n_test 300 --size_range 720 1255 \
     --lesion_scale 1 --seed 11 > "$R/gen_real.log" 2>&1 &
   gen_real=$!
   if [ -n "$VARIANTS" ]; then
@@ -35,7 +35,7 @@ fi
 
 if [[ $STAGES == *B* ]]; then
   stamp "B start"
-  $PY -m src.tools.bench --only P1,P2 --work "$W/bench" --out "$R" --model resnet50 --img_size 384 --batch_size 16 \
+  $PY -m src.tools.experiments.bench --only P1,P2 --work "$W/bench" --out "$R" --model resnet50 --img_size 384 --batch_size 16 \
     --num_workers 16 > "$R/bench.txt" 2>&1
   stamp "B done"
 fi
@@ -44,8 +44,8 @@ if [[ $STAGES == *C* ]]; then
   stamp "C start"
   S=$W/sweep; mkdir -p "$S"
   # one split for every configuration and the view cache at both sizes, made before they start side by side
-  $PY -c "from pathlib import Path; from src import config as C; from src.check_data import load_checked
-from src.folds import load_or_make, stratify_labels; from src.training import build_cache
+  $PY -c "from pathlib import Path; from src.utilities import config as C; from src.data.check import load_checked
+from src.data.folds import load_or_make, stratify_labels; from src.training.cross_validation import build_cache
 cfg = C.load_config(); s = load_checked('$W/real/train_set', cfg, 'train')
 load_or_make(Path('$S/folds.csv'), s.ids, stratify_labels(s, cfg), 5, 42)
 for size in (384, 512): build_cache(s, C.resolved(cfg, {'preprocess.img_size': size}), Path('$W/cache'), 16)"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Training from scratch against ImageNet weights (found offline, src/imagenet.py) at the same settings, one cell
+# Training from scratch against ImageNet weights (found offline, src/networks/pretrained.py) at the same settings, one cell
 # per (data set, start): fold 0 of a 3-fold split (its validation AUROC per epoch in metrics.csv), then that
 # fold's model on a held-out set (test.py + evaluate.py). CPU-sized; the numbers are in docs/RECIPE.md,
 # "ImageNet weights". One line per cell in $W/summary.txt; every log beside it.
@@ -13,9 +13,9 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 mkdir -p "$W"
 LITE="--model tf_efficientnet_lite0"
 
-data() {   # NAME TASK demo_data options...: made once
+data() {   # NAME TASK src.tools.demo options...: made once
   local name=$1 task=$2; shift 2
-  [ -d "$W/$name" ] || $PY -m src.tools.demo_data --task "$task" --out "$W/$name" "$@" > "$W/$name.gen.log" 2>&1
+  [ -d "$W/$name" ] || $PY -m src.tools.demo --task "$task" --out "$W/$name" "$@" > "$W/$name.gen.log" 2>&1
 }
 data k1 kium --n_train 150 --n_test 150 --size_range 720 1255 --lesion_scale 1 --seed 11
 data k3 kium --n_train 240 --n_test 120 --size_range 720 1255 --lesion_scale 1 --seed 31

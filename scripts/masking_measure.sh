@@ -11,12 +11,12 @@ COMMON="--model test_efficientnet --img_size 128 --epochs 12 --lr 0.003 --n_fold
 mkdir -p "$W"
 setting() {  # name, edema contrast, shortcut strength, n_train, n_test, min size, max size, modes
   local name=$1 contrast=$2 strength=$3 n_train=$4 n_test=$5 lo=$6 hi=$7 modes=$8
-  [ -d "$W/d_$name" ] || $PY -m src.tools.demo_data --task cxr --out "$W/d_$name" --n_train "$n_train" \
+  [ -d "$W/d_$name" ] || $PY -m src.tools.demo --task cxr --out "$W/d_$name" --n_train "$n_train" \
     --n_test "$n_test" --seed 1 --size_range "$lo" "$hi" --confounders "$strength" --lesion_scale "$contrast"
   # the test folders have no masks: the lung segmenter predicts them, as for an organizer
   [ -f "$W/lungseg/fold_0/best.pt" ] || $PY train.py --config cxr_lungseg --data_dir "$W/d_$name/train_set" \
     --weights_dir "$W/lungseg" --fold 0 $COMMON --epochs 6
-  $PY -m src.tools.measure_masking --data_dir "$W/d_$name/train_set" --test_dir "$W/d_$name/test_set" \
+  $PY -m src.tools.experiments.measure_masking --data_dir "$W/d_$name/train_set" --test_dir "$W/d_$name/test_set" \
     --gt "$W/d_$name/groundtruth.csv" --mask_weights "$W/lungseg" --out "$W/r_$name" --modes "$modes" $COMMON \
     > "$W/r_$name.log" 2>&1
   echo "== $name: edema contrast $contrast, shortcut strength $strength, $n_train train / $n_test test, $lo-$hi px"

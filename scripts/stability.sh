@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fold-stability benchmark: recipe variants x seeds at a hard synthetic setting (small lesions, a tiny backbone
-# from scratch, 3 folds), each variant's runs then scored against one fresh held-out set by src.tools.stability
+# from scratch, 3 folds), each variant's runs then scored against one fresh held-out set by src.tools.experiments.stability
 # (share of folds that learned, fold spread, gap of each CV estimate to the held-out AUROC).
 #   bash scripts/stability.sh                         # every variant below, one after another (CPU: hours)
 #   PARALLEL=8 DEVICE=cuda bash scripts/stability.sh before defaults   # chosen variants, 8 at a time
@@ -30,7 +30,7 @@ names=("$@"); [ ${#names[@]} -gt 0 ] || names=("${!VARIANT[@]}")
 for v in "${names[@]}"; do [ -n "${VARIANT[$v]+x}" ] || { echo "unknown variant: $v (${!VARIANT[*]})"; exit 2; }; done
 
 DATA=$OUT/data
-[ -f "$DATA/groundtruth.csv" ] || $PY -m src.tools.demo_data --task kium --out "$DATA" --n_train "$N_TRAIN" --n_test 1 \
+[ -f "$DATA/groundtruth.csv" ] || $PY -m src.tools.demo --task kium --out "$DATA" --n_train "$N_TRAIN" --n_test 1 \
   --size_range $SIZE --lesion_scale "$LESION" --seed 7
 
 one() {   # one variant: every seed (its own split, initialisation and augmentation), then the held-out check
@@ -40,7 +40,7 @@ one() {   # one variant: every seed (its own split, initialisation and augmentat
       --device "$DEVICE" --num_workers "$WORKERS" --cache_dir "$OUT/cache" --resume $BASE ${VARIANT[$v]}
     runs+=("$OUT/$v/seed$s")
   done
-  $PY -m src.tools.stability --runs "${runs[@]}" --out "$OUT/$v" --n_test "$N_TEST" --seed 2026 --size_range $SIZE \
+  $PY -m src.tools.experiments.stability --runs "${runs[@]}" --out "$OUT/$v" --n_test "$N_TEST" --seed 2026 --size_range $SIZE \
     --lesion_scale "$LESION" --device "$DEVICE" --num_workers "$WORKERS"
 }
 export -f one; export PY OUT SEEDS DEVICE WORKERS LESION SIZE N_TEST BASE DATA

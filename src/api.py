@@ -5,8 +5,8 @@
     table = predict("demo/test_set", "runs/w", out="output.csv")                 # -> output table (DataFrame)
     scores = evaluate("output.csv", "demo/groundtruth.csv", "kium")              # -> scores (dict)
 """
-from .evaluation import evaluate
-from .inference import predict
-from .training import train
+from .evaluation.evaluate import evaluate
+from .inference.predict import predict
+from .training.cross_validation import train
 
 __all__ = ["train", "predict", "evaluate"]

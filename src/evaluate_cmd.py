@@ -1,18 +1,15 @@
 """`python evaluate.py`: parses its options and calls evaluation.evaluate."""
-import argparse
-
-from .evaluation import evaluate
-from .runtime import setup_logging
+from .evaluation.evaluate import evaluate
+from .utilities.cli import command_parser
+from .utilities.runtime import setup_logging
 
 
 def parser():
-    p = argparse.ArgumentParser(
-        description="Score output.csv against groundtruth.csv (rows matched by position, columns by name).",
-        epilog="example:\n  python evaluate.py                       # output.csv and groundtruth.csv here\n"
-               "  python evaluate.py --pred runs/output.csv --gt data/groundtruth.csv --json scores.json\n"
-               "  python evaluate.py --plots plots       # also roc.png and calibration.png\n"
-               "  python evaluate.py --config fundus --pred pred_lesions --gt demo/groundtruth   # lesion maps",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = command_parser("Score output.csv against groundtruth.csv (rows matched by position, columns by name).",
+                       "python evaluate.py                       # output.csv and groundtruth.csv here",
+                       "python evaluate.py --pred runs/output.csv --gt data/groundtruth.csv --json scores.json",
+                       "python evaluate.py --plots plots       # also roc.png and calibration.png",
+                       "python evaluate.py --config fundus --pred pred_lesions --gt demo/groundtruth   # lesion maps")
     p.add_argument("--pred", help="predictions (default: output.csv here; a lesions task: the folder pred_lesions)")
     p.add_argument("--gt", help="truth (default: groundtruth.csv here; a lesions task: the folder groundtruth)")
     p.add_argument("--config", help="task YAML or task name naming the columns (default: configs/kium.yaml)")

@@ -7,8 +7,6 @@ all views, so a view without evidence stays dark next to one with it. The title 
 prediction (the probability and the locations over their test.py thresholds) and, for a training folder,
 the truth.
 """
-import argparse
-import contextlib
 import logging
 from pathlib import Path
 
@@ -16,56 +14,25 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import config as C
-from .check_data import guess_split, load_checked
-from .dataset import MultiViewDataset, channel_values
-from .ensemble import load_folds, load_models
-from .errors import UserError, run_cli
-from .forward import logits_of
-from .io_utils import keep_previous
-from .kinds import kind_of
-from .plots import gradcam_grid
-from .runtime import pick_device, setup_logging
+from .data.check import guess_split, load_checked
+from .inference.ensemble import load_folds, load_models
+from .inference.gradcam import grad_cam, gradcam_grid
+from .loading.dataset import MultiViewDataset, channel_values
+from .networks.forward import logits_of
+from .tasks import kind_of
+from .utilities import config as C
+from .utilities.cli import command_parser
+from .utilities.errors import UserError, run_cli
+from .utilities.files import keep_previous
+from .utilities.runtime import pick_device, setup_logging
 
 log = logging.getLogger("harness")
 
 
-@contextlib.contextmanager
-def captured_features(model):
-    """Keep the backbone's feature map (with its gradient) while the model runs."""
-    store = {}
-    original = model.backbone.forward_features
-
-    def forward_features(x):
-        f = original(x)
-        f.retain_grad()
-        store["f"] = f
-        return f
-
-    model.backbone.forward_features = forward_features
-    try:
-        yield store
-    finally:
-        del model.backbone.forward_features             # back to the class's method
-
-
-def grad_cam(model, x, target, device):
-    """Grad-CAM maps (V, h, w) >= 0 of one sample x (V, C, H, W) for output column ``target``."""
-    model.eval()
-    model.zero_grad(set_to_none=True)
-    with torch.enable_grad(), captured_features(model) as store:
-        model(x[None].to(device)).float()[0, target].backward()
-    f, g = store["f"], store["f"].grad
-    if f.ndim != 4:
-        raise UserError("Grad-CAM needs a convolutional backbone (a spatial feature map per view)")
-    return torch.relu((g.mean((2, 3), keepdim=True) * f).sum(1)).detach().float().cpu()
-
-
 def main(argv=None):
-    p = argparse.ArgumentParser(description="Grad-CAM overlays of one patient's views, as one PNG grid.",
-                                epilog="example:\n  python -m src.explain --data_dir test_set --index 0\n"
-                                       "  python -m src.explain --data_dir train_set --id 1017 --target L_MCA",
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = command_parser("Grad-CAM overlays of one patient's views, as one PNG grid.",
+                       "python -m src.explain --data_dir test_set --index 0",
+                       "python -m src.explain --data_dir train_set --id 1017 --target L_MCA")
     p.add_argument("--data_dir", required=True, help="a test or training folder")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--index", type=int, help="row of the folder's CSV (0 = first patient)")

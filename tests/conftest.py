@@ -80,7 +80,7 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory):
     def build(folder):
-        run("src.tools.demo_data", "--task", "kium", "--out", folder / "kium", "--n_train", 120, "--n_test", 60,
+        run("src.tools.demo", "--task", "kium", "--out", folder / "kium", "--n_train", 120, "--n_test", 60,
             "--seed", 7, *DEMO_IMAGES, "--workers", 2)
 
     return shared(tmp_path_factory, "demo", build)[0] / "kium"

@@ -5,7 +5,8 @@ from conftest import run
 
 
 def test_bench_cpu_metrics_at_toy_scale(tmp_path):
-    proc = run("src.tools.bench", "--out", tmp_path / "out", "--work", tmp_path / "work", "--p3_sizes", "10,20",
+    proc = run("src.tools.experiments.bench", "--out", tmp_path / "out", "--work", tmp_path / "work",
+               "--p3_sizes", "10,20",
                "--p4_patients", 4, "--p4_model", "test_efficientnet", "--p4_img_size", 64, "--num_workers", 1,
                "--batch_size", 2, "--size_range", 200, 260)
     result = json.loads((tmp_path / "out" / "bench.json").read_text())

@@ -1,5 +1,5 @@
-"""Ensembles of runs: chosen on out-of-fold predictions (src.tools.blend) and shipped as one weights folder that
-test.py, pre-flight and pack take as they take a single run."""
+"""Ensembles of runs: chosen on out-of-fold predictions (src.tools.experiments.blend) and shipped as one weights
+folder that test.py, pre-flight and pack take as they take a single run."""
 import json
 import shutil
 import zipfile
@@ -7,9 +7,9 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run, shared
 
-from src.blend import combine
+from conftest import run, shared
+from src.inference.blend import combine
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +34,7 @@ def test_combine_weights_and_ranks():
 def test_two_runs_blend_into_one_weights_folder_that_test_py_pack_and_the_organizer_run(trained, second, demo,
                                                                                       tmp_path):
     ens = tmp_path / "weights_ensemble"
-    proc = run("src.tools.blend", "--runs", trained[0], second, "--out", ens)
+    proc = run("src.tools.experiments.blend", "--runs", trained[0], second, "--out", ens)
     for line in ("best single run:", "nested estimate:", "constant prediction (all zeros): 0.5000"):
         assert line in proc.stdout
     manifest = json.loads((ens / "ensemble.json").read_text())
@@ -62,10 +62,10 @@ def test_two_runs_blend_into_one_weights_folder_that_test_py_pack_and_the_organi
     assert "member b (weight 0.500, test_resnet, 48 px" in log
     assert len(pd.read_csv(tmp_path / "out.csv")) == 60 and "self-check" in log
 
-    proc = run("src.tools.preflight", "--data_dir", demo / "test_set", "--gt", demo / "groundtruth.csv",
+    proc = run("src.tools.submission.preflight", "--data_dir", demo / "test_set", "--gt", demo / "groundtruth.csv",
                "--weights_dir", both, check=False)
     assert proc.returncode == 0 and "pre-flight PASS" in proc.stdout, proc.stdout + proc.stderr
-    run("src.tools.pack", "--out", tmp_path / "submission.zip", "--weights_dir", both)
+    run("src.tools.submission.pack", "--out", tmp_path / "submission.zip", "--weights_dir", both)
     with zipfile.ZipFile(tmp_path / "submission.zip") as z:
         names = z.namelist()
         z.extractall(tmp_path / "unpacked")
@@ -78,7 +78,7 @@ def test_two_runs_blend_into_one_weights_folder_that_test_py_pack_and_the_organi
 
 
 def test_one_member_ensemble_is_the_run_itself(trained, demo, tmp_path):
-    run("src.tools.blend", "--runs", trained[0], "--out", tmp_path / "one")
+    run("src.tools.experiments.blend", "--runs", trained[0], "--out", tmp_path / "one")
     for weights, out in ((trained[0], "run.csv"), (tmp_path / "one", "one.csv")):
         run("test.py", "--data_dir", demo / "test_set", "--weights_dir", weights, "--out", tmp_path / out,
             "--device", "cpu", "--num_workers", 0)
@@ -92,6 +92,6 @@ def test_a_run_on_another_split_is_refused(trained, second, tmp_path):
     first, moved = folds.index[folds["fold"] == 0][0], folds.index[folds["fold"] == 1][0]
     folds.loc[[first, moved], "fold"] = [1, 0]
     folds.to_csv(other / "folds.csv", index=False)
-    proc = run("src.tools.blend", "--runs", trained[0], other, "--out", tmp_path / "ens", check=False)
+    proc = run("src.tools.experiments.blend", "--runs", trained[0], other, "--out", tmp_path / "ens", check=False)
     assert proc.returncode == 2 and f"{other} was trained on another folds.csv" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "ens").exists()

@@ -4,8 +4,9 @@ import os
 import cv2
 import numpy as np
 
-from src.cache import ViewCache
-from src.images import Prep, decode_gray, jpeg_reduction, load_view
+from src.preprocessing.cache import ViewCache
+from src.preprocessing.views import Prep, load_view
+from src.readers.images import decode_gray, jpeg_reduction
 
 
 def picture(path, size):

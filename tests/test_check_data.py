@@ -5,12 +5,12 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run
 
-from src import config as C
-from src.check_data import check, file_problem, load_checked
-from src.data import discover
-from src.errors import UserError
+from conftest import run
+from src.data.check import check, file_problem, load_checked
+from src.data.discover import discover
+from src.utilities import config as C
+from src.utilities.errors import UserError
 
 CFG = C.load_config()
 VIEWS = C.views(CFG)

@@ -1,9 +1,9 @@
 """Task configuration: loading, overrides, and the facts derived from it."""
 import pytest
 
-from src import config as C
-from src.errors import UserError
-from src.kinds import kind_of
+from src.tasks import kind_of
+from src.utilities import config as C
+from src.utilities.errors import UserError
 
 
 def test_kium_config_loads_with_the_organizers_columns():

@@ -4,16 +4,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import run, shared
 from PIL import Image
 
-from src import config as C
-from src.data import discover
-from src.dataset import MultiViewDataset
-from src.images import unpad
-from src.kinds import kind_of
-from src.kinds.segmentation import dice_iou
-from src.model import build_model
+from conftest import run, shared
+from src.data.discover import discover
+from src.loading.dataset import MultiViewDataset
+from src.networks.model import build_model
+from src.preprocessing.geometry import unpad
+from src.tasks import kind_of
+from src.tasks.segmentation import dice_iou
+from src.utilities import config as C
 
 MASKED = C.resolved(C.load_config(C.PROJECT_ROOT / "configs" / "cxr_masked.yaml"),
                     {"model.backbone": "test_efficientnet", "preprocess.img_size": 64})
@@ -27,7 +27,7 @@ FAST = ["--model", "test_efficientnet", "--img_size", "64", "--epochs", "1", "--
 def cxr(tmp_path_factory):
     """Synthetic chest X-rays with lung masks, made once for all workers; read-only (a test that edits copies)."""
     def build(folder):
-        run("src.tools.demo_data", "--task", "cxr", "--out", folder / "data", "--n_train", 24, "--n_test", 8,
+        run("src.tools.demo", "--task", "cxr", "--out", folder / "data", "--n_train", 24, "--n_test", 8,
             "--size_range", 80, 100)
 
     return shared(tmp_path_factory, "cxr", build)[0] / "data"

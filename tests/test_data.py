@@ -4,10 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from src import config as C
-from src.data import discover
-from src.errors import UserError
-from src.images import Prep, crop_border, decode_gray, pad_square, prepare
+from src.data.discover import discover
+from src.preprocessing.geometry import crop_border, pad_square
+from src.preprocessing.views import Prep, prepare
+from src.readers.images import decode_gray
+from src.utilities import config as C
+from src.utilities.errors import UserError
 
 CFG = C.load_config()
 VIEWS = C.views(CFG)

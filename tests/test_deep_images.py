@@ -6,11 +6,12 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run
 
-from src import config as C
-from src.images import decode, looks_like_image
-from src.intensity import robust_range, robust_window
+from conftest import run
+from src.readers.formats import looks_like_image
+from src.readers.images import decode
+from src.readers.intensity import robust_range, robust_window
+from src.utilities import config as C
 
 KIUM = C.load_config("kium")
 
@@ -63,7 +64,7 @@ def test_robust_range_edge_cases():
 def weights(tmp_path_factory):
     """A tiny K-ium run (2 folds, 1 epoch, 64 px) for test.py to load."""
     base = tmp_path_factory.mktemp("deep")
-    run("src.tools.demo_data", "--task", "kium", "--out", base / "demo", "--n_train", 12, "--n_test", 2,
+    run("src.tools.demo", "--task", "kium", "--out", base / "demo", "--n_train", 12, "--n_test", 2,
         "--seed", 3, "--size_range", 96, 128, "--lesion_scale", 4, "--workers", 1)
     run("train.py", "--data_dir", base / "demo" / "train_set", "--weights_dir", base / "w", "--fold", "all",
         "--model", "test_efficientnet", "--img_size", 64, "--epochs", 1, "--batch_size", 4, "--n_folds", 2,

@@ -1,4 +1,4 @@
-"""DICOM in (src/dicom.py behind images.decode): the real files pydicom ships, the intensity rules (Modality LUT,
+"""DICOM in (readers/dicom.py behind images.decode): the real files pydicom ships, the intensity rules (Modality LUT,
 VOI, robust window, MONOCHROME1, colour, frames), the data check, the cache key, and the real scripts on DICOM
 folders (a K-ium stand-in written as DICOM trains and predicts as its JPEG twin)."""
 import cv2
@@ -6,21 +6,23 @@ import numpy as np
 import pandas as pd
 import pydicom
 import pytest
-from conftest import run
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut
 from pydicom.sequence import Sequence
 from pydicom.uid import JPEGBaseline8Bit
 
-from src import config as C
-from src.cache import ViewCache
-from src.check_data import file_problem
-from src.dicom import Reading
-from src.errors import UserError
-from src.images import Prep, decode, format_of, head_of, header_size, load_view, read_image
-from src.intensity import robust_window, to_uint8
-from src.tools.demo_dicom import write_dicom
+from conftest import run
+from src.data.check import file_problem
+from src.preprocessing.cache import ViewCache
+from src.preprocessing.views import Prep, load_view
+from src.readers.dicom import Reading
+from src.readers.formats import format_of, head_of
+from src.readers.images import decode, header_size, read_image
+from src.readers.intensity import robust_window, to_uint8
+from src.tools.demo.dicom import write_dicom
+from src.utilities import config as C
+from src.utilities.errors import UserError
 
 # every transfer syntax family the issue names, colour models, palette, deep colour, multi-frame
 REAL = ["CT_small.dcm", "MR_small.dcm", "MR_small_RLE.dcm", "MR_small_jpeg_ls_lossless.dcm", "MR_small_jp2klossless.dcm",
@@ -224,7 +226,7 @@ def twins(tmp_path_factory):
              "--n_folds", 2, "--num_workers", 0, "--device", "cpu", "--restarts", 0]
     out = {}
     for fmt in ("image", "dicom"):
-        run("src.tools.demo_data", *args, "--out", base / fmt, "--format", fmt)
+        run("src.tools.demo", *args, "--out", base / fmt, "--format", fmt)
         run("train.py", "--data_dir", base / fmt / "train_set", "--weights_dir", base / f"w_{fmt}", *train,
             "--cache_dir", base / f"cache_{fmt}")
         out[fmt] = (base / fmt, base / f"w_{fmt}")

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import torch
+
 from conftest import ROOT, run, train_args
 
 

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pandas as pd
 import torch
+
 from conftest import ROOT, run
 
 KIUM_COLUMNS = ("Index Aneurysm L_ICA R_ICA L_PCOM R_PCOM L_AntChor R_AntChor L_ACA R_ACA L_ACOM R_ACOM L_MCA "

@@ -2,14 +2,14 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run
 
-from src import config as C
-from src.data import Samples
-from src.errors import UserError
-from src.kinds import kind_of
-from src.kinds.base import PredictionRun
-from src.output import output_frame, self_check
+from conftest import run
+from src.data.discover import Samples
+from src.tasks import kind_of
+from src.tasks.base import PredictionRun
+from src.tasks.output import output_frame, self_check
+from src.utilities import config as C
+from src.utilities.errors import UserError
 
 CFG = C.load_config()
 COLS = C.target_columns(CFG)

@@ -5,9 +5,9 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from src import config as C
-from src.errors import UserError
 from src.evaluate_cmd import main
+from src.utilities import config as C
+from src.utilities.errors import UserError
 
 COLS = ["Index"] + C.target_columns(C.load_config())
 cell = st.one_of(st.integers(-3, 3).map(str), st.floats(allow_nan=True, allow_infinity=True).map(str),

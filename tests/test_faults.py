@@ -9,9 +9,9 @@ import time
 import pandas as pd
 import pytest
 import torch
-from conftest import ROOT, run, train_args
 
-from src.interrupts import ctrl_c_after, ctrl_c_remembered
+from conftest import ROOT, run, train_args
+from src.training.interrupts import ctrl_c_after, ctrl_c_remembered
 
 
 def one_line_error(proc, needle):

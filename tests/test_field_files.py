@@ -13,14 +13,14 @@ os.umask(0o022)   # the usual umask for the whole session, set at collection (be
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from conftest import run  # noqa: E402
 
-from src import config as C  # noqa: E402
-from src.data import discover  # noqa: E402
-from src.errors import UserError  # noqa: E402
-from src.io_utils import atomic_write_text, keep_previous  # noqa: E402
-from src.output import output_problems  # noqa: E402
-from src.table_io import read_table  # noqa: E402
+from conftest import run  # noqa: E402
+from src.data.discover import discover  # noqa: E402
+from src.readers.tables import read_table  # noqa: E402
+from src.tasks.output import output_problems  # noqa: E402
+from src.utilities import config as C  # noqa: E402
+from src.utilities.errors import UserError  # noqa: E402
+from src.utilities.files import atomic_write_text, keep_previous  # noqa: E402
 
 CFG = C.load_config()
 COLS = C.target_columns(CFG)
@@ -124,14 +124,14 @@ def test_training_files_are_readable_by_other_accounts(trained):
 def test_the_zip_carries_ordinary_modes(trained, tmp_path):
     import shutil
 
-    from src.tools.submission import fingerprint, submission_files
+    from src.tools.submission.files import fingerprint, submission_files
     weights = tmp_path / "weights"
     shutil.copytree(trained[0], weights, ignore=shutil.ignore_patterns("last.pt", "*.log"))
     (weights / "fold_0" / "best.pt").chmod(0o600)               # as the old atomic writes left them
     (weights / "cv_summary.json").chmod(0o700)                  # an executable keeps its x bits, for everyone
     marker = dict(verdict="PASS", fingerprint=fingerprint(submission_files(weights)))
     (weights / "preflight.json").write_text(json.dumps(marker))
-    run("src.tools.pack", "--out", tmp_path / "submission.zip", "--weights_dir", weights)
+    run("src.tools.submission.pack", "--out", tmp_path / "submission.zip", "--weights_dir", weights)
     assert mode(tmp_path / "submission.zip") == 0o644
     with zipfile.ZipFile(tmp_path / "submission.zip") as z:
         modes = {i.filename: i.external_attr >> 16 for i in z.infolist()}

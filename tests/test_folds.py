@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from src.errors import UserError
-from src.folds import load_or_make, make_folds
+from src.data.folds import load_or_make, make_folds
+from src.utilities.errors import UserError
 
 
 def labels(n=200, seed=0):

@@ -7,17 +7,19 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import run
 from sklearn.metrics import average_precision_score
 
-from src import config as C
-from src import pixel_metrics as PM
-from src.check_data import check
-from src.data import discover
-from src.dataset import MultiViewDataset
-from src.images import Prep, clahe, decode, load_mask, prepare, restore
-from src.kinds import kind_of
-from src.model import build_model
+from conftest import run
+from src.data.check import check
+from src.data.discover import discover
+from src.loading.dataset import MultiViewDataset
+from src.metrics import pixels as PM
+from src.networks.model import build_model
+from src.preprocessing.geometry import restore
+from src.preprocessing.views import Prep, clahe, load_mask, prepare
+from src.readers.images import decode
+from src.tasks import kind_of
+from src.utilities import config as C
 
 FUNDUS = C.resolved(C.load_config("fundus"), {"model.backbone": "test_resnet", "preprocess.img_size": 64})
 LESIONS = FUNDUS["targets"]["columns"]
@@ -26,7 +28,7 @@ LESIONS = FUNDUS["targets"]["columns"]
 @pytest.fixture(scope="module")
 def fundus(tmp_path_factory):
     out = tmp_path_factory.mktemp("fundus") / "data"
-    run("src.tools.demo_data", "--task", "fundus", "--out", out, "--n_train", 18, "--n_test", 6, "--size_range", 96,
+    run("src.tools.demo", "--task", "fundus", "--out", out, "--n_train", 18, "--n_test", 6, "--size_range", 96,
         128, "--workers", 2)
     return out
 

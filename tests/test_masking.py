@@ -5,13 +5,13 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run
 
-from src import config as C
-from src.data import discover
-from src.dataset import MultiViewDataset
-from src.mask_modes import swap_background
-from src.tools.demo_cxr import draw_cxr, draw_icu_film
+from conftest import run
+from src.data.discover import discover
+from src.loading.dataset import MultiViewDataset
+from src.preprocessing.mask_modes import swap_background
+from src.tools.demo.cxr import draw_cxr, draw_icu_film
+from src.utilities import config as C
 
 MASKED = C.resolved(C.load_config(C.PROJECT_ROOT / "configs" / "cxr_masked.yaml"),
                     {"model.backbone": "test_efficientnet", "preprocess.img_size": 64})
@@ -32,7 +32,7 @@ def grades_and_tags(folder, grades):
 
 def test_shortcut_follows_the_grade_in_training_only(tmp_path):
     out = tmp_path / "cxr"
-    run("src.tools.demo_data", "--task", "cxr", "--out", out, "--n_train", 160, "--n_test", 160, "--seed", 3,
+    run("src.tools.demo", "--task", "cxr", "--out", out, "--n_train", 160, "--n_test", 160, "--seed", 3,
         "--size_range", 140, 160, "--confounders", 1)
     train = pd.read_csv(out / "train_set" / "train.csv", index_col="id")["severity"]
     truth = pd.read_csv(out / "groundtruth.csv", index_col="id")
@@ -44,10 +44,10 @@ def test_shortcut_follows_the_grade_in_training_only(tmp_path):
     assert abs(te["grade"].corr(te["icu"].astype(float))) < 0.2        # test: it says nothing about the grade
     assert abs(te["icu"].mean() - tr["icu"].mean()) < 0.15             # ... at about the same overall rate
     plain = tmp_path / "plain"
-    run("src.tools.demo_data", "--task", "cxr", "--out", plain, "--n_train", 30, "--n_test", 4, "--seed", 3,
+    run("src.tools.demo", "--task", "cxr", "--out", plain, "--n_train", 30, "--n_test", 4, "--seed", 3,
         "--size_range", 140, 160)
     assert not any(icu_tagged(p) for p in (plain / "train_set" / "images").glob("*.png"))
-    bad = run("src.tools.demo_data", "--task", "kium", "--out", tmp_path / "k", "--confounders", 0.5, check=False)
+    bad = run("src.tools.demo", "--task", "kium", "--out", tmp_path / "k", "--confounders", 0.5, check=False)
     assert bad.returncode == 2 and "--confounders" in bad.stderr
 
 
@@ -113,10 +113,11 @@ def test_crop_mode_fills_the_input_with_the_lungs(tmp_path):
 
 def test_measure_masking_reports_test_scores_and_the_gap(tmp_path):
     data = tmp_path / "cxr"
-    run("src.tools.demo_data", "--task", "cxr", "--out", data, "--n_train", 24, "--n_test", 8, "--size_range", 80,
+    run("src.tools.demo", "--task", "cxr", "--out", data, "--n_train", 24, "--n_test", 8, "--size_range", 80,
         100, "--confounders", 0.8)
     out = tmp_path / "runs"
-    proc = run("src.tools.measure_masking", "--data_dir", data / "train_set", "--test_dir", data / "test_set",
+    proc = run("src.tools.experiments.measure_masking", "--data_dir", data / "train_set",
+               "--test_dir", data / "test_set",
                "--gt", data / "groundtruth.csv", "--out", out, "--modes", "none,crop", "--model", "test_efficientnet",
                "--img_size", 64, "--epochs", 1, "--n_folds", 2, "--device", "cpu", "--num_workers", 0,
                "--mask_weights", tmp_path / "no_segmenter")
@@ -128,6 +129,7 @@ def test_measure_masking_reports_test_scores_and_the_gap(tmp_path):
     gap = table["oof_mean_auc"][0] - table["oof_mean_auc"][1]
     assert check["gap"] == pytest.approx(gap) and check["flag"] == (gap > check["fold_sd"])
     assert "vs mask mode crop" in proc.stdout and "whole image" in proc.stderr        # no segmenter: warned
-    bad = run("src.tools.measure_masking", "--data_dir", data / "train_set", "--test_dir", data / "test_set",
+    bad = run("src.tools.experiments.measure_masking", "--data_dir", data / "train_set",
+              "--test_dir", data / "test_set",
               check=False)
     assert bad.returncode == 2 and "--gt" in bad.stderr

@@ -6,16 +6,16 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run
 
-from src import config as C
-from src import pixel_metrics as PM
-from src.cache import ViewCache
-from src.check_data import check
-from src.data import discover
-from src.errors import UserError
-from src.images import Prep, load_mask
-from src.masks import read, threshold_of
+from conftest import run
+from src.data.check import check
+from src.data.discover import discover
+from src.metrics import pixels as PM
+from src.preprocessing.cache import ViewCache
+from src.preprocessing.views import Prep, load_mask
+from src.readers.masks import read, threshold_of
+from src.utilities import config as C
+from src.utilities.errors import UserError
 
 FAST = ["--model", "test_efficientnet", "--img_size", "64", "--epochs", "2", "--n_folds", "2", "--lr", "0.003",
         "--batch_size", "4", "--num_workers", "0", "--device", "cpu", "--no_cache"]
@@ -36,7 +36,7 @@ def as_labels(folder):
 @pytest.fixture(scope="module")
 def labelled(tmp_path_factory):
     out = tmp_path_factory.mktemp("labels") / "data"
-    run("src.tools.demo_data", "--task", "cxr", "--out", out, "--n_train", 16, "--n_test", 2, "--size_range", 80, 96)
+    run("src.tools.demo", "--task", "cxr", "--out", out, "--n_train", 16, "--n_test", 2, "--size_range", 80, 96)
     as_labels(out / "train_set" / "masks")
     return out
 

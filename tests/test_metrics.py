@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from src.metrics import (
+from src.metrics.classification import (
     apply_thresholds,
     auc,
     best_threshold,

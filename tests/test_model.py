@@ -3,12 +3,12 @@ import pytest
 import timm
 import torch
 
-from src import checkpoint as ckpt
-from src import config as C
-from src.errors import UserError
-from src.kinds import kind_of
-from src.kinds.binary import bce_loss
-from src.model import build_model
+from src.networks.model import build_model
+from src.tasks import kind_of
+from src.tasks.binary import bce_loss
+from src.utilities import checkpoint as ckpt
+from src.utilities import config as C
+from src.utilities.errors import UserError
 
 CFG = C.resolved(C.load_config(), {"model.backbone": "test_efficientnet", "model.dropout": 0.0})
 

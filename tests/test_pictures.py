@@ -1,8 +1,9 @@
 """Pictures through the real scripts: training curves, ROC/calibration (evaluate.py --plots), Grad-CAM."""
 import numpy as np
 import pandas as pd
-from conftest import run
 from PIL import Image
+
+from conftest import run
 
 
 def picture(path, size):

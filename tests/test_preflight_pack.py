@@ -5,6 +5,7 @@ import shutil
 import zipfile
 
 import pandas as pd
+
 from conftest import ROOT, run
 
 
@@ -30,19 +31,19 @@ def weights_copy(trained, tmp_path):
 
 def preflight(demo, weights, root=None):
     extra = ["--root", root] if root else []
-    return run("src.tools.preflight", "--data_dir", demo / "test_set", "--gt", demo / "groundtruth.csv",
+    return run("src.tools.submission.preflight", "--data_dir", demo / "test_set", "--gt", demo / "groundtruth.csv",
                "--weights_dir", weights, *extra, check=False)
 
 
 def test_preflight_passes_then_pack_ships_a_runnable_zip(trained, demo, tmp_path):
     weights = weights_copy(trained, tmp_path)
-    proc = run("src.tools.pack", "--out", tmp_path / "no.zip", "--weights_dir", weights, check=False)
+    proc = run("src.tools.submission.pack", "--out", tmp_path / "no.zip", "--weights_dir", weights, check=False)
     assert proc.returncode == 2 and "pre-flight" in proc.stderr                  # refuses before pre-flight
     proc = preflight(demo, weights)
     assert proc.returncode == 0 and "pre-flight PASS" in proc.stdout, proc.stdout + proc.stderr
     assert "Aneurysm AUROC" in proc.stdout
     assert json.loads((weights / "preflight.json").read_text())["verdict"] == "PASS"
-    run("src.tools.pack", "--out", tmp_path / "submission.zip", "--weights_dir", weights)
+    run("src.tools.submission.pack", "--out", tmp_path / "submission.zip", "--weights_dir", weights)
     with zipfile.ZipFile(tmp_path / "submission.zip") as z:
         names = z.namelist()
         manifest = json.loads(z.read("MANIFEST.json"))
@@ -50,7 +51,7 @@ def test_preflight_passes_then_pack_ships_a_runnable_zip(trained, demo, tmp_path
     assert "weights/fold_0/best.pt" in names and "test.py" in names and "requirements.txt" in names
     assert not any(n.endswith(("last.pt", "train.log", ".npy", ".jpg")) for n in names)
     # the core package ships (with its task kinds); the developer tools do not
-    assert "src/inference.py" in names and "src/kinds/binary.py" in names
+    assert "src/inference/predict.py" in names and "src/tasks/binary.py" in names
     assert not [n for n in names if n.startswith("src/tools/")]
     assert {f["path"] for f in manifest["files"]} == set(names) - {"MANIFEST.json"}
     assert manifest["cv_scores"]["n_folds"] == 3 and "torch" in manifest["packages"]
@@ -59,7 +60,7 @@ def test_preflight_passes_then_pack_ships_a_runnable_zip(trained, demo, tmp_path
     run(str(tmp_path / "unpacked" / "test.py"), "--data_dir", demo / "test_set", "--num_workers", 0, cwd=organizer)
     assert len(pd.read_csv(organizer / "output.csv")) == 60
     (weights / "fold_0" / "best.pt").write_bytes((weights / "fold_1" / "best.pt").read_bytes())
-    proc = run("src.tools.pack", "--out", tmp_path / "changed.zip", "--weights_dir", weights, check=False)
+    proc = run("src.tools.submission.pack", "--out", tmp_path / "changed.zip", "--weights_dir", weights, check=False)
     assert proc.returncode == 2 and "changed since pre-flight" in proc.stderr
 
 
@@ -68,7 +69,7 @@ def test_preflight_catches_a_hard_coded_path(trained, demo, tmp_path):
     secret.parent.mkdir()
     secret.write_text("0.5")
     root = project_copy(tmp_path / "proj")
-    patch(root / "src" / "test_cmd.py", "    args = parser().parse_args(argv)\n",
+    patch(root / "src" / "predict_cmd.py", "    args = parser().parse_args(argv)\n",
           f"    args = parser().parse_args(argv)\n    open({str(secret)!r}).read()\n")
     proc = preflight(demo, weights_copy(trained, tmp_path), root)
     assert proc.returncode == 1 and "outside the submission" in proc.stdout and str(secret) in proc.stdout
@@ -83,7 +84,7 @@ def test_preflight_catches_an_unpinned_import(trained, demo, tmp_path):
 
 def test_preflight_catches_rows_in_the_wrong_order(trained, demo, tmp_path):
     root = project_copy(tmp_path / "proj")
-    patch(root / "src" / "output.py", "    atomic_write_csv(frame, out)\n    self_check(",
+    patch(root / "src" / "tasks" / "output.py", "    atomic_write_csv(frame, out)\n    self_check(",
           "    atomic_write_csv(frame.iloc[::-1], out)\n    (")
     proc = preflight(demo, weights_copy(trained, tmp_path), root)
     assert proc.returncode == 1 and "order" in proc.stdout, proc.stdout

@@ -7,6 +7,7 @@ import time
 
 import pandas as pd
 import torch
+
 from conftest import ROOT, run, train_args
 
 

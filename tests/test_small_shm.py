@@ -10,6 +10,7 @@ import textwrap
 
 import pandas as pd
 import pytest
+
 from conftest import ROOT, run
 
 MB64 = 64 * 2**20
@@ -35,8 +36,8 @@ REAL = namespace_works()
 FAKE = textwrap.dedent("""
     import os, runpy, sys
     sys.path.insert(0, os.environ["ROOT"])
-    import src.runtime as R
-    R.shm_free_bytes = lambda path=R.SHM: 64 * 2**20               # what a container's default /dev/shm shows
+    import src.loading.loader as L
+    L.shm_free_bytes = lambda path=L.SHM: 64 * 2**20               # what a container's default /dev/shm shows
     target, sys.argv = sys.argv[1], sys.argv[1:]
     runpy.run_path(target, run_name="__main__")
 """)
@@ -58,7 +59,7 @@ def in_small_shm(tmp_path, script, *args):
 @pytest.fixture(scope="module")
 def kium(tmp_path_factory):
     out = tmp_path_factory.mktemp("shm") / "kium"
-    run("src.tools.demo_data", "--task", "kium", "--out", out, "--n_train", 20, "--n_test", 24, "--seed", 3,
+    run("src.tools.demo", "--task", "kium", "--out", out, "--n_train", 20, "--n_test", 24, "--seed", 3,
         "--size_range", 64, 96, "--workers", 1)
     return out
 
@@ -86,11 +87,13 @@ PASS = textwrap.dedent("""
     import logging, os, sys
     sys.path.insert(0, os.environ["ROOT"])
     import numpy as np, torch
-    from src import config as C, runtime as R
-    from src.data import discover
-    from src.dataset import MultiViewDataset, make_loader
+    from src.utilities import config as C, runtime as R
+    from src.loading import loader as L
+    from src.data.discover import discover
+    from src.loading.dataset import MultiViewDataset
+    from src.loading.loader import make_loader
     R.setup_logging()
-    R.workers_for_shm = lambda workers, *a: workers          # no estimate: the workers meet the full /dev/shm
+    L.workers_for_shm = lambda workers, *a: workers          # no estimate: the workers meet the full /dev/shm
     cfg = C.load_config("kium")
     samples = discover(sys.argv[1], cfg, "train")
     ds = MultiViewDataset(samples, np.arange(len(samples.ids)), cfg, train=True, seed=5)

@@ -3,6 +3,7 @@ import json
 
 import pandas as pd
 import yaml
+
 from conftest import DEMO_IMAGES, run, train_args
 
 
@@ -14,7 +15,7 @@ def test_sweep_trains_every_combination_resumes_and_writes_the_best(demo, tmp_pa
     out, best = tmp_path / "sweep", tmp_path / "best.yaml"
     cmd = ["--data_dir", demo / "train_set", "--grid", "pool=max,gem fusion=mean", "--folds", "0,1", "--out", out,
            "--best", best, "--", *short_train_args()]
-    proc = run("src.tools.sweep", *cmd)
+    proc = run("src.tools.experiments.sweep", *cmd)
     board = pd.read_csv(out / "leaderboard.csv")
     assert sorted(board["run"]) == ["pool-gem_fusion-mean", "pool-max_fusion-mean"]
     assert {"oof_primary_auc", "mean_location_auc", "organizers_location_accuracy", "all_zeros_location_accuracy",
@@ -28,7 +29,7 @@ def test_sweep_trains_every_combination_resumes_and_writes_the_best(demo, tmp_pa
     assert winner["train"]["epochs"] == 1 and winner["train"]["n_folds"] == 3
     folds = [pd.read_csv(out / r / "folds.csv") for r in board["run"]]
     assert folds[0].equals(folds[1]), "every combination uses the same split"
-    again = run("src.tools.sweep", *cmd)                                 # finished folds are skipped
+    again = run("src.tools.experiments.sweep", *cmd)                                 # finished folds are skipped
     assert "fold 0 epoch" not in again.stdout
     run("train.py", "--config", best, "--data_dir", demo / "train_set", "--fold", "2", "--weights_dir",
         tmp_path / "from_best", *short_train_args())
@@ -36,7 +37,8 @@ def test_sweep_trains_every_combination_resumes_and_writes_the_best(demo, tmp_pa
 
 def test_honesty_compares_cv_with_a_fresh_held_out_set(trained, tmp_path):
     weights, _ = trained
-    proc = run("src.tools.honesty", "--weights_dir", weights, "--out", tmp_path / "h", "--n_test", 40, "--seed", 999,
+    proc = run("src.tools.experiments.honesty", "--weights_dir", weights, "--out", tmp_path / "h", "--n_test", 40,
+               "--seed", 999,
                *DEMO_IMAGES, "--num_workers", 0, "--device", "cpu")
     assert "out-of-fold CV vs fresh held-out set" in proc.stdout
     rows = {r["score"]: r for r in json.loads((tmp_path / "h" / "honesty.json").read_text())}

@@ -9,14 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import run, train_args
 
-from src import config as C
-from src.kinds import kind_of
-from src.metrics import auc_chance_upper, rank_within
-from src.model import build_model
-from src.optim import train_step, warmup_cosine
-from src.stopping import EarlyStopping
+from conftest import run, train_args
+from src.metrics.chance import auc_chance_upper
+from src.metrics.classification import rank_within
+from src.networks.model import build_model
+from src.tasks import kind_of
+from src.training.optim import train_step, warmup_cosine
+from src.training.stopping import EarlyStopping
+from src.utilities import config as C
 
 # a fold that stays near chance for 8 epochs, then takes off
 LATE = [0.50, 0.52, 0.49, 0.51, 0.50, 0.50, 0.48, 0.51, 0.62, 0.75, 0.83, 0.86, 0.85, 0.84, 0.86, 0.85, 0.84, 0.83,

@@ -1,2 +1,6 @@
-"""Developer tools: data generators, benchmarks, sweeps, honesty checks, pre-flight and packing. Not shipped
-to the organizers (src.tools.pack leaves this folder out of the zip)."""
+"""tools/: what only developers run, never shipped to the organizers (tools/submission/pack.py leaves this folder
+out of the zip): demo/ (synthetic data), experiments/ (sweeps, blends, honesty, benchmarks), submission/
+(pre-flight, packing, the report).
+
+May import: anything of src/ (the shipped core never imports a tool).
+"""
