@@ -95,11 +95,12 @@ def train(data_dir, config=None, weights_dir=None, folds="all", device="auto", o
         weights_dir.mkdir(parents=True, exist_ok=True)
         strat, seed = stratify_labels(samples, cfg), int(cfg["train"]["seed"])
         if D.is_main():                              # rank 0 writes folds.csv; the others then read it
-            split = load_or_make(layout.folds_csv(weights_dir), samples.ids, strat, n_folds, seed)
+            split = load_or_make(layout.folds_csv(weights_dir), samples.ids, strat, n_folds, seed, samples.groups)
         D.barrier()
         if not D.is_main():
-            split = load_or_make(layout.folds_csv(weights_dir), samples.ids, strat, n_folds, seed)
-        opts = TrainOptions(resume, start, default_workers(num_workers),
+            split = load_or_make(layout.folds_csv(weights_dir), samples.ids, strat, n_folds, seed, samples.groups)
+        workers = num_workers if num_workers is not None else cfg["train"]["num_workers"]
+        opts = TrainOptions(resume, start, default_workers(workers),
                             None if no_cache else C.project_path(cache_dir, C.DEFAULT_CACHE))
         if opts.cache_dir is not None:
             if D.is_main():

@@ -4,39 +4,13 @@ from pathlib import Path
 
 import yaml
 
+from .config_keys import DEFAULTS, REQUIRED, check_keys
 from .errors import UserError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]      # src/utilities/config.py -> the project folder
 DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "kium.yaml"
 DEFAULT_WEIGHTS = PROJECT_ROOT / "weights"
 DEFAULT_CACHE = PROJECT_ROOT / "cache"
-
-# every optional key of a task YAML with the value it takes when the YAML leaves it out (filled in once, at
-# load: the code reads cfg[section][key], never a default of its own)
-DEFAULTS = {
-    # data.extensions None: every extension of a format the readers know (readers/formats.py)
-    "data": {"extensions": None, "image_dir": None, "mask_dir": None, "mask_weights": None,
-             "mask_subdirs": False, "channels": 1, "mask_threshold": 0},   # mask pixel > threshold: foreground
-    "targets": {"kind": "binary", "location_output": "binary", "stratify_column": None, "grade_column": None,
-                "grade_classes": 5},
-    "preprocess": {"crop_border": True, "fov_crop": False, "clahe_clip": 0.0, "clahe_grid": 8,
-                   "clahe_channel": "lightness", "mask_margin": 0.03,
-                   # DICOM (dicom.py): which frame(s) of a multi-frame file (min: the darkest each pixel gets,
-                   # the filled vessels of an angiography run), which window
-                   "frames": "min", "dicom_window": "header", "dicom_window_index": 0},
-    "augment": {"mirror_p": 0.0},
-    "model": {"pool": "gem", "fusion": "attention", "consistency": "softor", "dropout": 0.0,
-              "location_head": "view", "mask_mode": "none", "decoder_width": 32,
-              # start from ImageNet weights found offline (networks/pretrained.py); training records their provenance
-              "pretrained": False, "imagenet": None},
-    "train": {"warmup_epochs": 1, "patience": None, "min_epochs_fraction": 0.0, "ema_decay": 0.0, "accumulate": 1,
-              "grad_clip": 1.0, "restarts": 0, "location_loss_weight": 1.0,
-              "grade_weight": 0.0},
-    "visibility": None,
-    "mirror": None,
-    "demo": {},
-}
-
 
 def project_path(path, default):
     """A path given by the user is taken as given; the default lives inside the project, not the cwd."""
@@ -84,10 +58,15 @@ def complete(cfg):
 
 
 def validate(cfg, where="config"):
-    """What every task config needs (the kind's own needs: tasks.kind_of)."""
-    for key in ("task", "data", "targets", "preprocess", "model", "train"):
-        if key not in cfg:
-            raise UserError(f"{where}: missing section '{key}'")
+    """What every task config needs: only known keys (config_keys.py), the required ones, views and columns that
+    the visibility map names (the kind's own needs: tasks.kind_of)."""
+    check_keys(cfg, where)
+    for dotted in REQUIRED:
+        node = cfg
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node or node[part] is None:
+                raise UserError(f"{where}: missing key '{dotted}' (docs/CONFIG.md lists every key)")
+            node = node[part]
     cols = cfg["targets"].get("columns") or []
     views = cfg["data"].get("views") or []
     for view, names in (cfg.get("visibility") or {}).items():
