@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from PIL import Image
 from tqdm import tqdm
 
-from ..utilities import config as C
 from ..readers import dicom
-from .discover import discover, find_root, stem_ids
-from ..utilities.errors import UserError
 from ..readers.formats import ENDINGS, EXTENSIONS, format_of, head_of, image_extensions
 from ..readers.images import header_size, read_image
 from ..tasks import kind_of
+from ..utilities import config as C
+from ..utilities.errors import UserError
+from .discover import discover, stem_ids
+from .files import find_root
 from .mask_survey import value_problems
 
 log = logging.getLogger("harness")
@@ -97,9 +98,13 @@ def check(samples, cfg, split, img_size=None, decode=True):
             [str(samples.root)])
     none = [sid for sid, v in samples.missing.items() if len(v) == n_views]
     add("warning", "samples with NO usable image (predicted from blank views)", none)
-    add("warning", "missing views (used as blank images)",
-        [f"{sid}: {' '.join(v)}" for sid, v in samples.missing.items() if len(v) < n_views])
-    if samples.csv_path is not None:
+    some = [f"{sid}: {' '.join(v)}" for sid, v in samples.missing.items() if len(v) < n_views]
+    if cfg["data"]["layout"] == "long":        # a study without a lateral image: the layout's usual case
+        add("note", "samples without an image in some view (a blank image stands in)", some)
+    else:
+        add("warning", "missing views (used as blank images)", some)
+    out += [Problem(*n) for n in samples.notes]
+    if samples.csv_path is not None and cfg["data"]["layout"] == "wide":
         known = {s.lower() for s in samples.ids}
         orphans = [samples.index[stem].name for stem, sid in stem_ids(samples.index, cfg).items() if sid not in known]
         add("warning", f"image files without a row in {samples.csv_path.name} (ignored)", sorted(orphans))
@@ -108,10 +113,11 @@ def check(samples, cfg, split, img_size=None, decode=True):
     formats, kinds = {}, {}
     for p in files:
         formats[p], kinds[p] = file_kind(p)
+    name = shown(samples, cfg)
     by_kind = {}
     for p, kind in kinds.items():
         if kind:
-            by_kind.setdefault(kind, []).append(p.name)
+            by_kind.setdefault(kind, []).append(name(p))
     for kind, names in sorted(by_kind.items()):
         usable = kind.startswith("a ")
         add("warning", f"{kind} (decoded by content)" if usable else f"{kind} images (used as blank views)", names)
@@ -125,12 +131,12 @@ def check(samples, cfg, split, img_size=None, decode=True):
         with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
             stats = list(tqdm(pool.map(lambda p: decode_stats(p, formats[p], reading), good), total=len(good),
                               desc="checking images", leave=False, disable=None))
-        add("warning", "undecodable images (used as blank views)", [f"{p.name} ({s[2]})" for p, s in zip(good, stats)
+        add("warning", "undecodable images (used as blank views)", [f"{name(p)} ({s[2]})" for p, s in zip(good, stats)
                                                                     if s[2]])
         add("warning", f"images far smaller than img_size {img_size} (short side < {img_size // 2} px)",
-            [f"{p.name} ({s[0]} px)" for p, s in zip(good, stats) if s[0] is not None and s[0] < img_size // 2])
+            [f"{name(p)} ({s[0]} px)" for p, s in zip(good, stats) if s[0] is not None and s[0] < img_size // 2])
         add("warning", "near-blank images (almost no contrast)",
-            [p.name for p, s in zip(good, stats) if s[1] is not None and s[1] < 2.0])
+            [name(p) for p, s in zip(good, stats) if s[1] is not None and s[1] < 2.0])
 
     if samples.mask_paths is not None:
         out += mask_problems(samples, cfg, split)
@@ -142,6 +148,14 @@ def check(samples, cfg, split, img_size=None, decode=True):
     if split == "train" and samples.labels is not None:
         out += [Problem(*p) for p in kind_of(cfg).label_problems(samples)]
     return out
+
+
+def shown(samples, cfg):
+    """How the check names an image: its file name, or (long tables, whose files share names across studies)
+    its path under the data folder."""
+    if cfg["data"]["layout"] != "long" or samples.root is None:
+        return lambda p: p.name
+    return lambda p: p.relative_to(samples.root).as_posix() if p.is_relative_to(samples.root) else p.name
 
 
 def mask_problems(samples, cfg, split):
@@ -190,12 +204,18 @@ def colour_note(files, channels):
 
 def report(samples, cfg, problems, limit=10):
     n_views = len(C.views(cfg))
-    found = sum(p is not None for row in samples.paths for p in row)
+    found = len(samples.ids) * n_views - sum(len(v) for v in samples.missing.values())
     log.info("data: %s | %d samples | %d/%d views found | %d problems (%d errors)", samples.root,
              len(samples.ids), found, len(samples.ids) * n_views, sum(p.severity != "note" for p in problems),
              sum(p.severity == "error" for p in problems))
     for p in problems:
         {"error": log.error, "warning": log.warning}.get(p.severity, log.info)("%s", p.line(limit))
+
+
+def config_name(cfg):
+    """How a command names this task's config: its name when configs/ holds it, else a placeholder."""
+    shipped = C.PROJECT_ROOT / "configs" / f"{cfg['task']}.yaml"
+    return cfg["task"] if shipped.is_file() else "YOUR_TASK.yaml"
 
 
 def guess_split(data_dir, cfg):
@@ -213,5 +233,6 @@ def load_checked(data_dir, cfg, split, decode=True):
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise UserError(f"{errors[0].what}: {'; '.join(map(str, errors[0].items[:5]))} "
-                        f"(python -m src.check_data --data_dir {data_dir} lists every problem)")
+                        f"(python -m src.check_data --data_dir {data_dir} --config {config_name(cfg)} lists every "
+                        "problem)")
     return samples

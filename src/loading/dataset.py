@@ -43,7 +43,8 @@ def mask_key(mask_path, image_path, prep):
 
 
 class MultiViewDataset(Dataset):
-    """Sample i -> (views (V, C, S, S), labels (T,) or empty, i); with ``mask_is_target`` (a task that learns
+    """Sample i -> (views (V x images_per_view, C, S, S), labels (T,) or empty, i) (an absent further image of a
+    view: NaN); with ``mask_is_target`` (a task that learns
     masks) -> (image (C, S, S), masks (M, S, S), i), or (image, (masks, labels), i) when it has labels too, or
     (image, its content box (4,), i) with ``with_box`` (to put a predicted map back onto the image)."""
 
@@ -67,6 +68,7 @@ class MultiViewDataset(Dataset):
         if self.mask_mode != "none" and self.masks is None and not mask_is_target:
             raise UserError(f"model.mask_mode {self.mask_mode} reads a mask per image: the config needs data.mask_dir")
         self.with_box = with_box
+        self.per_view = int(cfg["data"]["images_per_view"])     # paths hold this many entries per view
         self._warned = set()
         self.cache = ViewCache(cache_dir, self.prep) if cache_dir else None
 
@@ -140,11 +142,15 @@ class MultiViewDataset(Dataset):
                     views[v] = self.augment(image=views[v])["image"]
             if self.mirror is not None and rng.random() < self.mirror_p:
                 vperm, tperm = self.mirror
+                vperm = [v * self.per_view + j for v in vperm for j in range(self.per_view)]
                 views = [np.ascontiguousarray(views[j][:, ::-1]) for j in vperm]
                 label = label[tperm]
         x = torch.from_numpy(np.stack(views)).float()
         x = x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2)          # (V, C, S, S)
         x = (x / 255.0 - self.mean) / self.std
+        if self.per_view > 1:                 # an absent further image of a view: NaN, left out by the network
+            absent = [j for j, path in enumerate(self.paths[i]) if path is None and j % self.per_view]
+            x[absent] = float("nan")
         y = torch.zeros(0) if label is None else torch.from_numpy(label)
         if self.with_box:
             box = boxes[0] if boxes[0] is not None else view_box(self.paths[i][0], self.prep)   # None: cached

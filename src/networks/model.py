@@ -87,8 +87,9 @@ class MultiViewNet(nn.Module):
 
     def __init__(self, backbone, n_views, visibility, primary_index, pool="gem", fusion="attention",
                  consistency="softor", dropout=0.2, head="primary_locations", n_outputs=None, mask_mode="none",
-                 location_head="view", in_chans=1, pretrained=False, pretrained_path=None):
+                 location_head="view", in_chans=1, pretrained=False, pretrained_path=None, images_per_view=1):
         super().__init__()
+        self.per_view = int(images_per_view)     # a view of several images: each encoded, pooled in the view
         self.mask_mode = mask_modes.check(mask_mode)
         self.backbone = create_backbone(backbone, pretrained, pretrained_path, num_classes=0, global_pool="",
                                         in_chans=in_chans + (mask_mode == "channel"))
@@ -125,9 +126,8 @@ class MultiViewNet(nn.Module):
             raise UserError(f"unknown model.consistency '{consistency}' (softor | none)")
         self.consistency = consistency
 
-    def view_tokens(self, x):
-        b, v = x.shape[:2]
-        flat = x.flatten(0, 1)
+    def encode(self, flat):
+        """(pooled features (N, D), per-location logits (N, L) or None) of N images (N, C, H, W)."""
         if flat.is_cuda:
             flat = flat.contiguous(memory_format=torch.channels_last)
         mask = None
@@ -142,11 +142,32 @@ class MultiViewNet(nn.Module):
             pooled = (f.float() * w).sum((-2, -1)) / w.sum((-2, -1))
         else:
             pooled = self.pool(f)
-        tokens = pooled.view(b, v, -1) + self.view_embed
+        per_view = self.spatial(self.drop(f) if f.ndim == 4 else f) if self.spatial is not None else None
+        return pooled, per_view
+
+    def view_tokens(self, x):
+        """(tokens (B, V, D), per-view location logits (B, V, L) or None) of x (B, V x images_per_view, C, H, W).
+
+        With several images per view an absent one is NaN (loading/dataset.py): only the present images are
+        encoded, and a view's token is the mean of its images' (its location logits their maximum); the first
+        image of a view always counts (a blank one when the view has none)."""
+        b, n = x.shape[:2]
+        flat = x.flatten(0, 1)
+        k = self.per_view
+        if k == 1:
+            pooled, per_view = self.encode(flat)
+            tokens = pooled.view(b, n, -1) + self.view_embed
+            return self.norm(tokens), None if per_view is None else per_view.view(b, n, -1)
+        present = ~torch.isnan(flat.flatten(1)[:, 0]) | (torch.arange(b * n, device=x.device) % k == 0)
+        got, got_view = self.encode(flat[present])
+        pooled = got.new_zeros(b * n, got.shape[1]).index_put((present.nonzero()[:, 0],), got)
+        weight = present.float().view(b, n // k, k, 1)
+        tokens = (pooled.view(b, n // k, k, -1) * weight).sum(2) / weight.sum(2)
         per_view = None
-        if self.spatial is not None:                                           # (B, V, L) from the maps
-            per_view = self.spatial(self.drop(f) if f.ndim == 4 else f).view(b, v, -1)
-        return self.norm(tokens), per_view
+        if got_view is not None:
+            per_view = got_view.new_full((b * n, got_view.shape[1]), float("-inf"))
+            per_view = per_view.index_put((present.nonzero()[:, 0],), got_view).view(b, n // k, k, -1).amax(2)
+        return self.norm(tokens + self.view_embed), per_view
 
     def forward(self, x):
         t, per_view = self.view_tokens(x)
@@ -175,7 +196,8 @@ def multiview_args(cfg, head, primary_index):
     return dict(backbone=m["backbone"], n_views=len(C.views(cfg)), visibility=C.visibility_matrix(cfg),
                 primary_index=primary_index, pool=m["pool"], fusion=m["fusion"], consistency=m["consistency"],
                 dropout=float(m["dropout"]), head=head, n_outputs=len(C.target_columns(cfg)),
-                mask_mode=m["mask_mode"], location_head=m["location_head"], in_chans=int(cfg["data"]["channels"]))
+                mask_mode=m["mask_mode"], location_head=m["location_head"], in_chans=int(cfg["data"]["channels"]),
+                **({"images_per_view": k} if (k := int(cfg["data"]["images_per_view"])) > 1 else {}))
 
 
 def to_device(model, device):

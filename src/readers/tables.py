@@ -115,10 +115,11 @@ def has_decimal_commas(frame, id_col):
     return False
 
 
-def read_table(path, id_col, what="", exact=False):
-    """The table of the CSV file ``path`` as a DataFrame: ``id_col`` as stripped text (its cells never parsed as
-    numbers), other cells as pandas infers them, empty cells NaN (other missing-value spellings such as 'NA' stay
-    text); rows without an id dropped. ``what`` names the file in messages ("ground-truth file").
+def read_table(path, id_col, what="", exact=False, text=()):
+    """The table of the CSV file ``path`` as a DataFrame: ``id_col`` and the ``text`` columns (those of them it
+    has) as stripped text (their cells never parsed as numbers), other cells as pandas infers them, empty cells
+    NaN (other missing-value spellings such as 'NA' stay text); rows without an id dropped. ``what`` names the
+    file in messages ("ground-truth file").
 
     exact: the file is read by others with plain ``pd.read_csv`` (the organizers' scorer reading a prediction):
     refuse what that would read differently (another encoding or separator, rows without an id) instead of
@@ -132,32 +133,45 @@ def read_table(path, id_col, what="", exact=False):
         raise UserError(f"{named(what, path)} is a folder, not a CSV file") from None
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror}") from None
-    text, codec, name = decode(data, path, what)
-    sep = separator(text)
+    content, codec, name = decode(data, path, what)
+    sep = separator(content)
     if exact and (codec not in ("utf-8", "utf-8-sig") or sep != ","):
         raise UserError(f"{named(what, path)} is not comma-separated UTF-8 (it is {name}, {SEP_NAMES[sep]}-separated)"
                         ": the organizers' scorer reads it with plain pandas.read_csv and would fail")
-    frame, decimal = parse(text, sep, ".", id_col, path, what)
+    frame, decimal = parse(content, sep, ".", id_col, path, what, text)
     if sep != "," and has_decimal_commas(frame, id_col):
-        frame, decimal = parse(text, sep, ",", id_col, path, what)
+        frame, decimal = parse(content, sep, ",", id_col, path, what, text)
     if (name, SEP_NAMES[sep]) != ("UTF-8", "comma"):
         log.info("%s: read as %s, %s-separated%s", path.name, name, SEP_NAMES[sep],
                  ", decimal commas" if decimal == "," else "")
     return drop_blank(frame, id_col, path, what, exact)
 
 
-def parse(text, sep, decimal, id_col, path, what):
-    """(DataFrame of a decoded CSV text, decimal); column names stripped, a UserError for a malformed table."""
+def parse(content, sep, decimal, id_col, path, what, text=()):
+    """(DataFrame of a decoded CSV text, decimal); column names stripped, ``id_col`` and ``text`` columns as
+    text, a UserError for a malformed table."""
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, decimal=decimal, dtype={id_col: str},
+        frame = pd.read_csv(io.StringIO(content), sep=sep, decimal=decimal, dtype={c: str for c in (id_col, *text)},
                             keep_default_na=False, na_values=[""])
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise unreadable(path, what, str(exc).splitlines()[0][:200]) from None
     frame.columns = [c.strip() if isinstance(c, str) else c for c in frame.columns]
+    for c in text:
+        if c in frame.columns and c != id_col:
+            frame[c] = frame[c].str.strip()
     if id_col not in frame.columns:
         raise UserError(f"{named(what, path)} has no '{id_col}' column (columns: "
                         f"{', '.join(map(str, frame.columns))[:300]})")
     return frame, decimal
+
+
+def text(value):
+    """A table cell as template text: '' for an empty cell, an integer-valued float without '.0'."""
+    if value is None or value != value:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
 
 
 def blank_ids(ids):
@@ -214,9 +228,14 @@ def numeric(df, cols, path, what):
     return arr
 
 
-def check_columns(df, expected, path, what):
+def check_columns(df, expected, path, what, extra_ok=False):
+    """A UserError when ``df`` lacks a column of ``expected`` or holds another one; with ``extra_ok`` (a ground
+    truth that carries more than the task scores) the others are named in a note and left alone."""
     missing = [c for c in expected if c not in df.columns]
     extra = [c for c in df.columns if c not in expected]
+    if extra and extra_ok and not missing:
+        log.info("%s %s: columns not scored (not outputs of this task): %s", what, path, ", ".join(map(str, extra)))
+        return
     if missing or extra:
         parts = ([f"missing {missing}"] if missing else []) + ([f"unexpected {extra}"] if extra else [])
         raise UserError(f"{what} {path}: {'; '.join(parts)} (expected: {', '.join(expected)})")

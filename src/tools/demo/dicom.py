@@ -16,7 +16,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import JPEGBaseline8Bit, generate_uid
 
-from ...data.discover import index_images
+from ...data.files import index_images
 from ...readers.formats import EXTENSIONS, image_extensions
 
 # DICOM variants: each single-frame one reads back to the pixels of the image it replaces (12-bit: within the

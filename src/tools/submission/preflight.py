@@ -23,8 +23,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ...data.discover import find_root, read_csv
-from ...tasks.output import output_problems
+from ...data.discover import discover
+from ...tasks import kind_of
+from ...tasks.output import output_ids, output_problems
 from ...utilities import config as C
 from ...utilities import layout
 from ...utilities.checkpoint import load
@@ -76,9 +77,8 @@ def check_output(out_csv, data_dir, cfg):
     if not Path(out_csv).is_file():
         return ["test.py wrote no output.csv"]
     out = pd.read_csv(out_csv, dtype={id_col: str})
-    _, test_csv = find_root(data_dir, cfg["data"]["test_csv"])
-    ids = read_csv(test_csv, id_col)[id_col].tolist() if test_csv else out[id_col].astype(str).tolist()
-    return [f"output: {p}" for p in output_problems(out, ids, cfg)]
+    samples = discover(data_dir, cfg, "test")           # the rows test.py must write, as it found them
+    return [f"output: {p}" for p in output_problems(out, output_ids(samples, cfg), cfg, kind_of(cfg).cols)]
 
 
 def main(argv=None):
