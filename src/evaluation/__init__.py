@@ -1,5 +1,5 @@
 """evaluation/: predictions scored against the truth the organizers' way, by the task's kind (evaluate.py, behind
-evaluate.py).
+evaluate.py), the task found from the trained weights or the prediction's header when it is not named (task.py).
 
-May import: utilities, tasks.
+May import: utilities, readers, tasks.
 """

@@ -22,9 +22,25 @@ NOT_LEARNED_ADVICE = ("try ImageNet weights (--pretrained, found offline: a weig
                       "--img_size, or train that fold again with another --seed")
 
 
+PERFECT = 1.0        # the best a score can be (AUROC, pF1): a fold there learned, whatever its band says
+
+
 def never_learned(score, chance):
-    """True when a fold's best validation score stayed inside its chance band (NaN band: cannot tell, False)."""
-    return score is not None and chance == chance and score <= chance
+    """True when a fold's best validation score stayed inside its chance band. False when it cannot tell: a NaN
+    band, or a band that reaches the perfect score (too few positives to tell chance from learning), and never
+    for a perfect score."""
+    return score is not None and chance == chance and chance < PERFECT and score < PERFECT and score <= chance
+
+
+def permutation_upper(score, y, p, n=200, q=99.5, seed=0):
+    """Upper edge of the chance band of any score: the ``q``-th percentile of ``score(y[perm], p)`` over ``n``
+    permutations of the rows of the truth ``y`` (the predictions keep their values, the pairing is broken;
+    Ojala & Garriga 2010). NaN when no permutation gives a score."""
+    y = np.asarray(y)
+    rng = np.random.default_rng(seed)
+    values = np.asarray([score(y[rng.permutation(len(y))], p) for _ in range(n)], float)
+    values = values[~np.isnan(values)]
+    return float(np.percentile(values, q)) if values.size else float("nan")
 
 
 def not_learned_lines(rows):

@@ -44,8 +44,11 @@ def mean_location_auc(y, aucs, location_columns, columns):
 
 
 def location_accuracy(y_loc, pred_loc):
-    """The organizers' location score: 1 - mean |truth - output| over all location cells."""
-    return float(1.0 - np.abs(np.asarray(y_loc, float) - np.asarray(pred_loc, float)).mean())
+    """The organizers' location score: 1 - mean |truth - output| over all location cells (NaN without any)."""
+    y_loc = np.asarray(y_loc, float)
+    if y_loc.size == 0:
+        return float("nan")
+    return float(1.0 - np.abs(y_loc - np.asarray(pred_loc, float)).mean())
 
 
 def rsna_weighted(aucs, primary, primary_weight=None):
@@ -110,7 +113,8 @@ def score_report(y, p, columns, primary, location_output=None, n_boot=1000):
     out_loc = p[:, loc] if location_output is None else np.asarray(location_output, float)
     lo, hi = bootstrap_auc_ci(y[:, pi], p[:, pi], n=n_boot) if n_boot else (float("nan"), float("nan"))
     return dict(
-        n=int(y.shape[0]), primary=primary, aucs=aucs, primary_auc=aucs[primary], primary_auc_ci95=[lo, hi],
+        n=int(y.shape[0]), primary=primary, n_locations=len(loc), aucs=aucs, primary_auc=aucs[primary],
+        primary_auc_ci95=[lo, hi],
         mean_location_auc=mean_location_auc(y, aucs, [columns[j] for j in loc], columns),
         rsna_weighted_auc=rsna_weighted(aucs, primary),
         location_accuracy=location_accuracy(y[:, loc], out_loc),
@@ -125,15 +129,17 @@ def format_report(rep, title):
     def f(v):
         return "   n/a" if v != v else f"{v:.4f}"
 
+    located = rep.get("n_locations", 1) > 0          # a task with one target has no location numbers
     lines = [title, f"  samples: {rep['n']}",
-             f"  organizers' numbers:  {rep['primary']} AUROC {f(rep['primary_auc'])}   "
-             f"location accuracy {f(rep['location_accuracy'])}  (all-zeros baseline "
-             f"{f(rep['location_accuracy_all_zeros'])})",
+             f"  organizers' numbers:  {rep['primary']} AUROC {f(rep['primary_auc'])}" + (
+                 f"   location accuracy {f(rep['location_accuracy'])}  (all-zeros baseline "
+                 f"{f(rep['location_accuracy_all_zeros'])})" if located else ""),
              f"  {rep['primary']} AUROC 95% bootstrap CI: [{f(rep['primary_auc_ci95'][0])}, "
-             f"{f(rep['primary_auc_ci95'][1])}]",
-             f"  mean location AUROC {f(rep['mean_location_auc'])} (locations with >= {MIN_POSITIVES} positives)"
-             f"   RSNA-style weighted AUROC {f(rep['rsna_weighted_auc'])}",
-             f"  {'column':<12} {'AUROC':>7} {'positives':>9} {'prevalence':>10}"]
+             f"{f(rep['primary_auc_ci95'][1])}]"]
+    if located:
+        lines.append(f"  mean location AUROC {f(rep['mean_location_auc'])} (locations with >= {MIN_POSITIVES} "
+                     f"positives)   RSNA-style weighted AUROC {f(rep['rsna_weighted_auc'])}")
+    lines.append(f"  {'column':<12} {'AUROC':>7} {'positives':>9} {'prevalence':>10}")
     for c, a in rep["aucs"].items():
         lines.append(f"  {c:<12} {f(a):>7} {rep['positives'][c]:>9} {rep['prevalence'][c]:>10.3f}")
     return "\n".join(lines)

@@ -68,6 +68,13 @@ class Kind:
         """(n, T) float32 labels of a training table, or None when the kind learns from masks."""
         return None
 
+    def label_columns(self):
+        """The table columns ``read_labels`` reads (a long table's rows of one sample are merged on them)."""
+        return []
+
+    def training_labels(self, y):
+        """Told the labels (n, T) of the samples a fold trains on, before it trains (e.g. class weights)."""
+
     def label_problems(self, samples):
         """[(severity, what, items)] about the training labels."""
         return []
@@ -176,7 +183,7 @@ class Classification(Kind):
         """The table's scores (rows matched by position, columns by name, as the organizers do)."""
         id_col = self.cfg["data"]["id_column"]
         gt_df, pred_df = read_scoring_table(gt, "ground-truth", id_col), read_scoring_table(pred, "prediction", id_col)
-        check_columns(gt_df, [id_col] + self.cols, gt, "ground truth")
+        check_columns(gt_df, [id_col] + self.cols, gt, "ground truth", extra_ok=True)
         check_columns(pred_df, [id_col] + self.cols, pred, "prediction")
         for df, path, what in ((gt_df, gt, "ground truth"), (pred_df, pred, "prediction")):
             dup = df[id_col][df[id_col].duplicated()].unique().tolist()
@@ -217,5 +224,5 @@ class Classification(Kind):
     def write_probs(self, run, probs, out):
         """The output table of probabilities (n, T) of run.samples (thresholds from run.weights_dir), written to
         ``out`` and checked (None: only returned)."""
-        frame = output_frame(run.samples, self.cfg, self.output_values(run, probs))
-        return write_checked(frame, out, run.samples, self.cfg)
+        frame = output_frame(run.samples, self.cfg, self.output_values(run, probs), self.cols)
+        return write_checked(frame, out, run.samples, self.cfg, self.cols)

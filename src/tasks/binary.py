@@ -61,6 +61,9 @@ class Binary(Classification):
             raise UserError(f"{csv_path} lacks target columns: {', '.join(absent)}")
         return frame[self.cols].apply(pd.to_numeric, errors="coerce").to_numpy(np.float32)
 
+    def label_columns(self):
+        return list(self.cols)
+
     def label_problems(self, samples):
         cols, y, problems = self.cols, samples.labels, []
         bad = np.isnan(y) | ~np.isin(y, [0, 1])
@@ -116,7 +119,7 @@ class Binary(Classification):
         fold = oof["fold"].to_numpy()
         # honest location output: each fold is thresholded with thresholds chosen on the other folds only
         crossfit = np.zeros((len(oof), len(locs)), int)
-        for k in np.unique(fold):
+        for k in np.unique(fold) if locs else []:
             rest, this = fold != k, fold == k
             th = best_thresholds(y[rest][:, loc_j], p[rest][:, loc_j], locs)
             crossfit[this] = apply_thresholds(p[this][:, loc_j], th, locs)
@@ -141,8 +144,8 @@ class Binary(Classification):
                 + f"\n  per-fold {prim} AUROC: {' '.join(f'{a:.4f}' for a in per_fold)} "
                 f"(mean {summary['primary_auc_fold_mean']:.4f}, sd {summary['primary_auc_fold_std']:.4f})"
                 + f"\n  estimate for the {n_folds}-fold ensemble that test.py runs: {prim} AUROC "
-                f"{estimates[ESTIMATOR]:.4f} ({ESTIMATORS[ESTIMATOR]}); location accuracy all-zeros baseline "
-                f"{rep['location_accuracy_all_zeros']:.4f}"
+                f"{estimates[ESTIMATOR]:.4f} ({ESTIMATORS[ESTIMATOR]})"
+                + (f"; location accuracy all-zeros baseline {rep['location_accuracy_all_zeros']:.4f}" if locs else "")
                 + "".join(f"\n  WARNING: {w}" for w in warnings))
         return summary, text
 
@@ -181,11 +184,12 @@ class Binary(Classification):
         if np.unique(y[:, self.primary_index]).size < 2:
             raise UserError(f"ground truth {gt_path}: '{prim}' holds one class only, so its AUROC is undefined")
         locs = [j for j, c in enumerate(cols) if c != prim]
-        if not np.isin(p[:, locs], [0, 1]).all():
+        if locs and not np.isin(p[:, locs], [0, 1]).all():
             log.warning("location columns hold values other than 0/1; the organizers' accuracy expects 0/1 labels")
         rep = score_report(y, p, cols, prim, n_boot=n_boot)
         print(f"{prim} AUROC: {rep['primary_auc']:.4f}")
-        print(f"location accuracy: {rep['location_accuracy']:.4f}")
+        if locs:
+            print(f"location accuracy: {rep['location_accuracy']:.4f}")
         print(format_report(rep, f"details ({pred_path} vs {gt_path}):"))
         return rep
 

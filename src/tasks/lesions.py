@@ -70,6 +70,9 @@ class Lesions(Segmentation):
         grade[~np.isin(grade, np.arange(self.n_grades))] = np.nan
         return grade[:, None]
 
+    def label_columns(self):
+        return [self.grade_col] if self.grade_weight > 0 else []
+
     def label_problems(self, samples):
         bad = [f"{samples.ids[r]}/{self.grade_col}='{samples.frame[self.grade_col].iloc[r]}'"
                for r in np.flatnonzero(np.isnan(samples.labels[:, 0]))]

@@ -31,6 +31,9 @@ class Multiclass(Classification):
         out[ok] = np.eye(len(self.cols), dtype=np.float32)[grade[ok].astype(int)]
         return out
 
+    def label_columns(self):
+        return [self.cfg["targets"]["source_column"]]
+
     def label_problems(self, samples):
         src = self.cfg["targets"]["source_column"]
         bad = [f"{samples.ids[r]}/{src}='{samples.frame[src].iloc[r]}'"

@@ -14,23 +14,36 @@ from ..utilities.files import atomic_write_csv, keep_previous
 log = logging.getLogger("harness")
 
 
-def output_frame(samples, cfg, values):
-    """The table of ``values`` ({column: array}) with the samples' ids, rows exactly as the CSV (or the sorted
-    file ids) gave them."""
-    id_col, cols = cfg["data"]["id_column"], C.target_columns(cfg)
+def output_ids(samples, cfg):
+    """The ids of the output rows, in order: a sample submission's when the test folder has one, else the test
+    table's (test.csv order, or the sorted file ids)."""
+    return list(samples.order) if getattr(samples, "order", None) is not None else \
+        samples.frame[cfg["data"]["id_column"]].tolist()
+
+
+def output_frame(samples, cfg, values, cols=None):
+    """The table of ``values`` ({column: array over the samples}) with the id column first and ``cols`` (default:
+    targets.columns) after it, one row per output id (``output_ids``)."""
+    id_col, cols = cfg["data"]["id_column"], list(cols or C.target_columns(cfg))
     extra = [c for c in samples.frame.columns if c not in [id_col] + cols]
-    if extra:
+    if extra and cfg["data"]["layout"] == "wide" and not cfg["output"]["sample_submission"]:
         log.warning("test CSV columns not written to the output (the organizers' scorer counts extras as errors):"
                     " %s", ", ".join(map(str, extra)))
-    out = pd.DataFrame({id_col: samples.frame[id_col].tolist()})
+    ids = output_ids(samples, cfg)
+    first = {}
+    for i, sid in enumerate(samples.frame[id_col].tolist()):
+        first.setdefault(sid, i)
+    rows = np.arange(len(ids)) if getattr(samples, "order", None) is None else np.array([first[s] for s in ids])
+    out = pd.DataFrame({id_col: ids})
     for c in cols:
-        out[c] = values[c]
+        out[c] = np.asarray(values[c])[rows]
     return out
 
 
-def output_problems(out, ids, cfg):
-    """What is wrong with an output table against the task and test.csv's ids (empty list: nothing)."""
-    cols = [cfg["data"]["id_column"]] + C.target_columns(cfg)
+def output_problems(out, ids, cfg, cols=None):
+    """What is wrong with an output table against the task's columns (``cols``, default targets.columns) and the
+    ids it must list in order (empty list: nothing)."""
+    cols = [cfg["data"]["id_column"]] + list(cols or C.target_columns(cfg))
     problems = []
     if list(out.columns) != cols:
         problems.append(f"columns {list(out.columns)[:4]}... differ from the task's {cols[:4]}...")
@@ -49,23 +62,23 @@ def output_problems(out, ids, cfg):
     return problems
 
 
-def self_check(path, ids, cfg):
+def self_check(path, ids, cfg, cols=None):
     """Re-read the written file and confirm rows, order, columns and value ranges; one line."""
     back = pd.read_csv(path, dtype={cfg["data"]["id_column"]: str})
-    cols = [cfg["data"]["id_column"]] + C.target_columns(cfg)
-    problems = output_problems(back, ids, cfg)
+    cols = [cfg["data"]["id_column"]] + list(cols or C.target_columns(cfg))
+    problems = output_problems(back, ids, cfg, cols[1:])
     if problems:
         raise UserError(f"self-check of {path} failed: {'; '.join(problems)}")
-    log.info("self-check: %s | %d rows in test.csv order | %d columns (%s ... %s) | values in [0, 1] | OK",
+    log.info("self-check: %s | %d rows in the expected order | %d columns (%s ... %s) | values in [0, 1] | OK",
              path, len(back), len(cols), cols[0], cols[-1])
 
 
-def write_checked(frame, out, samples, cfg):
-    """Write ``frame`` to ``out`` (an existing file is kept as .bak) and check it; out None: check the table
-    only. Returns the frame."""
-    ids = samples.frame[cfg["data"]["id_column"]].tolist()
+def write_checked(frame, out, samples, cfg, cols=None):
+    """Write ``frame`` to ``out`` (an existing file is kept as .bak) and check it against ``cols`` (default
+    targets.columns) and the output ids; out None: check the table only. Returns the frame."""
+    ids = output_ids(samples, cfg)
     if out is None:
-        problems = output_problems(frame, ids, cfg)
+        problems = output_problems(frame, ids, cfg, cols)
         if problems:
             raise UserError(f"the predicted table is wrong: {'; '.join(problems)}")
         return frame
@@ -73,5 +86,5 @@ def write_checked(frame, out, samples, cfg):
     if keep_previous(out):
         log.info("%s existed: the previous file is kept as %s.bak", out, out.name)
     atomic_write_csv(frame, out)
-    self_check(out, ids, cfg)
+    self_check(out, ids, cfg, cols)
     return frame

@@ -95,6 +95,8 @@ def _train(cfg, samples, folds, k, weights_dir, device, opts):
     seed, epochs, bs = int(t["seed"]), int(t["epochs"]), int(t["batch_size"])
     kind = kind_of(cfg)
     tr, va = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
+    if samples.labels is not None:
+        kind.training_labels(samples.labels[tr])
     main = D.is_main()                     # under torchrun only rank 0 writes files
     if main:
         save_config(cfg, layout.fold_config(weights_dir, k))

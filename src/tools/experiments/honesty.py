@@ -39,7 +39,7 @@ def heldout_table(weights, out, n_test, seed, size_range=None, lesion_scale=1.0,
         generate_task(task, cfg, data, 1, n_test, seed, size_range, lesion_scale)
     pred = out / f"heldout_output_{weights.name}.csv"
     predict(data / "test_set", weights, pred, device, location_probs=True, num_workers=num_workers)
-    cols = C.target_columns(cfg)
+    cols = kind_of(cfg).cols
     y = pd.read_csv(data / "groundtruth.csv")[cols].to_numpy(float)
     p_ = pd.read_csv(pred)[cols].to_numpy(float)
     rows, extra = kind_of(cfg).heldout_rows(cv, y, p_)
