@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from .data.check import guess_split, load_checked
 from .inference.ensemble import load_folds, load_models
 from .inference.gradcam import grad_cam, gradcam_grid
-from .loading.dataset import MultiViewDataset, channel_values
+from .loading.dataset import MultiViewDataset
 from .networks.forward import logits_of
 from .tasks import kind_of
 from .utilities import config as C
@@ -63,7 +63,7 @@ def main(argv=None):
     cols, views = C.target_columns(cfg), C.views(cfg)
     device = pick_device(args.device)
     models = load_models(ckpts, device)
-    x, y, _ = MultiViewDataset(samples, [index], cfg, train=False)[0]
+    x, y, _ = MultiViewDataset(samples, [index], cfg, train=False, normalize=False)[0]   # in [0, 1]
     truth = y.numpy() if y.numel() else None
 
     with torch.no_grad():
@@ -80,8 +80,7 @@ def main(argv=None):
     share = cams.sum((1, 2)) / max(float(cams.sum()), 1e-12)
     cams = cams / max(float(cams.max()), 1e-12)
     channels = int(cfg["data"]["channels"])
-    mean, std = (channel_values(cfg["preprocess"][k], channels) for k in ("mean", "std"))
-    images = (x[:, :channels] * std + mean).clamp(0, 1).permute(0, 2, 3, 1).numpy()       # (V, S, S, C)
+    images = x[:, :channels].clamp(0, 1).permute(0, 2, 3, 1).numpy()                      # (V, S, S, C)
     images = images[..., 0] if channels == 1 else images
 
     sid = samples.ids[index]

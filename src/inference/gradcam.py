@@ -11,9 +11,11 @@ from ..utilities.pictures import plt, save
 
 @contextlib.contextmanager
 def captured_features(model):
-    """Keep the backbone's feature map (with its gradient) while the model runs."""
+    """Keep the backbone's feature map (with its gradient) while the model runs (``model`` a network or a fold's
+    forward.Normalized)."""
     store = {}
-    original = model.backbone.forward_features
+    backbone = getattr(model, "net", model).backbone
+    original = backbone.forward_features
 
     def forward_features(x):
         f = original(x)
@@ -21,11 +23,11 @@ def captured_features(model):
         store["f"] = f
         return f
 
-    model.backbone.forward_features = forward_features
+    backbone.forward_features = forward_features
     try:
         yield store
     finally:
-        del model.backbone.forward_features             # back to the class's method
+        del backbone.forward_features                   # back to the class's method
 
 
 def grad_cam(model, x, target, device):

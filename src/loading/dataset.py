@@ -44,12 +44,13 @@ def mask_key(mask_path, image_path, prep):
 
 class MultiViewDataset(Dataset):
     """Sample i -> (views (V x images_per_view, C, S, S), labels (T,) or empty, i) (an absent further image of a
-    view: NaN); with ``mask_is_target`` (a task that learns
-    masks) -> (image (C, S, S), masks (M, S, S), i), or (image, (masks, labels), i) when it has labels too, or
-    (image, its content box (4,), i) with ``with_box`` (to put a predicted map back onto the image)."""
+    view: NaN; normalised by preprocess mean/std, or in [0, 1] with ``normalize`` False); with ``mask_is_target``
+    (a task that learns masks) -> (image (C, S, S), masks (M, S, S), i), or (image, (masks, labels), i) when it
+    has labels too, or (image, its content box (4,), i) with ``with_box`` (to put a predicted map back onto the
+    image)."""
 
     def __init__(self, samples, indices, cfg, train=False, seed=0, cache_dir=None, mask_is_target=False,
-                 with_box=False):
+                 with_box=False, normalize=True):
         self.paths = [samples.paths[i] for i in indices]
         self.labels = None if samples.labels is None else samples.labels[indices]
         self.mask_mode = mask_modes.check(cfg["model"]["mask_mode"])
@@ -58,6 +59,8 @@ class MultiViewDataset(Dataset):
         self.prep = mask_modes.load_prep(prep, self.mask_mode)              # what views are loaded (cached) at
         self.margin = float(cfg["preprocess"]["mask_margin"])
         self.mean, self.std = (channel_values(cfg["preprocess"][k], self.prep.channels) for k in ("mean", "std"))
+        if not normalize:             # test time: the views in [0, 1], each fold normalises (forward.Normalized)
+            self.mean, self.std = torch.zeros_like(self.mean), torch.ones_like(self.std)
         self.train = train
         self.seed = seed
         self.augment = build_augment(cfg["augment"]) if train else None

@@ -1,7 +1,27 @@
-"""Probabilities from one or more models over a loader: fold averaging and mirror test-time augmentation."""
+"""Probabilities from one or more models over a loader: fold averaging and mirror test-time augmentation; and
+each fold's own input normalisation, applied on the device (``Normalized``)."""
 import numpy as np
 import torch
+from torch import nn
 from tqdm import tqdm
+
+
+class Normalized(nn.Module):
+    """A trained fold fed images in [0, 1], its own normalisation first: (x - mean) / std on the image channels
+    (dim -3; a mask channel after them passes as it is), on the device of the input. Folds trained with different
+    normalisations (ImageNet weights or from scratch) are each fed as they were trained."""
+
+    def __init__(self, net, mean, std, channels):
+        super().__init__()
+        self.net, self.channels = net, int(channels)
+        for name, value in (("mean", mean), ("std", std)):
+            values = torch.tensor(value, dtype=torch.float32).reshape(-1, 1, 1)
+            self.register_buffer(name, values.expand(self.channels, 1, 1).clone(), persistent=False)
+
+    def forward(self, x):
+        c = self.channels
+        img = (x[..., :c, :, :] - self.mean) / self.std
+        return self.net(torch.cat([img, x[..., c:, :, :]], dim=-3) if x.shape[-3] > c else img)
 
 
 def logits_of(model, x, device):

@@ -1,7 +1,7 @@
 """The prepared view: the deterministic preprocessing every image goes through, the same in training and test
 (``Prep``: decode gray or RGB, crop the border or the field of view, pad to a square, resize, CLAHE), and the
 masks that go with an image, cut and resized as it is."""
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import cv2
 import numpy as np
@@ -49,6 +49,30 @@ class Prep:
         if (self.crop, self.channels, self.clahe_clip) in (("none", 1, 0.0), ("border", 1, 0.0)):
             return base
         return f"{base}|{self.crop}|{self.channels}|{self.clahe_clip}|{self.clahe_grid}|{self.clahe_channel}"
+
+
+def input_recipe(cfg):
+    """What a fold's network is fed, as plain values (kept in every checkpoint): ``decode``, the preparation of
+    the views (Prep's settings, the mask mode and the images per view: what the loader must do alike for every
+    fold of a run), and ``mean`` / ``std``, the normalisation the fold was trained with (ImageNet weights bring
+    their own), applied per fold at test time."""
+    decode = asdict(Prep.of(cfg))
+    decode["reading"] = {k: list(v) if isinstance(v, tuple) else v for k, v in decode["reading"].items()}
+    decode.update(mask_mode=cfg["model"]["mask_mode"], images_per_view=int(cfg["data"]["images_per_view"]))
+    p = cfg["preprocess"]
+    return {"decode": decode, "mean": p["mean"], "std": p["std"]}
+
+
+def recipe_differences(a, b, keys=("decode",)):
+    """['img_size 384 vs 256', ...]: where two input recipes differ, in their ``keys`` (decode; or mean, std)."""
+    out = []
+    for key in keys:
+        x, y = a[key], b[key]
+        if isinstance(x, dict):
+            out += [f"{k} {x.get(k)} vs {y.get(k)}" for k in sorted(set(x) | set(y)) if x.get(k) != y.get(k)]
+        elif x != y:
+            out.append(f"{key} {x} vs {y}")
+    return out
 
 
 def prepare(img, prep):

@@ -55,6 +55,7 @@ class Kind:
     default_truth = "groundtruth.csv"   # what evaluate.py scores against when --gt is not given
     mask_is_target = False        # the dataset yields the sample's mask as its target (segmentation)
     produces_masks = False        # test.py writes masks, not a table
+    output_is_folder = False      # test.py's --out is a folder (of maps or masks), not a file
 
     def __init__(self, cfg, where="config"):
         self.cfg = cfg
@@ -208,7 +209,8 @@ class Classification(Kind):
         mirror = C.mirror_permutations(self.cfg) if run.tta else None
         if run.tta and mirror is None:
             log.warning("--tta: this task has no mirror map in its config; predicting without it")
-        ds = MultiViewDataset(run.samples, np.arange(len(run.samples.ids)), self.cfg, train=False)
+        ds = MultiViewDataset(run.samples, np.arange(len(run.samples.ids)), self.cfg, train=False,
+                              normalize=False)      # run.models normalise, each as its fold was trained
         loader = make_loader(ds, run.batch_size, False, run.workers, run.device)
         probs, _, _ = predict_loader(run.models, loader, run.device, mirror, desc="predicting",   # CSV order
                                      activation=self.probabilities)

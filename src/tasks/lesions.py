@@ -158,7 +158,8 @@ class Lesions(Segmentation):
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise UserError(f"{out} already holds files; choose another --out folder (nothing is overwritten)")
         samples, n = run.samples, len(run.samples.ids)
-        ds = MultiViewDataset(samples, np.arange(n), self.cfg, train=False, mask_is_target=True, with_box=True)
+        ds = MultiViewDataset(samples, np.arange(n), self.cfg, train=False, mask_is_target=True, with_box=True,
+                              normalize=False)      # run.models normalise, each as its fold was trained
         loader = make_loader(ds, run.batch_size, False, run.workers, run.device)
         grades = np.full((n, self.n_grades), np.nan)
         for c in self.cols:

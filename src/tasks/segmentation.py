@@ -132,6 +132,7 @@ class Segmentation(Kind):
     default_truth = "groundtruth"       # a folder of true masks, {id}.png
     mask_is_target = True
     produces_masks = True
+    output_is_folder = True
 
     def check(self, where):
         if len(self.cols) != 1:
@@ -191,7 +192,8 @@ class Segmentation(Kind):
         """Predict masks for samples[indices] and write them as {id}.png (0/255) at each image's own size."""
         folder.mkdir(parents=True, exist_ok=True)
         indices = np.asarray(indices)
-        ds = MultiViewDataset(samples, indices, self.cfg, train=False, mask_is_target=True, with_box=True)
+        ds = MultiViewDataset(samples, indices, self.cfg, train=False, mask_is_target=True, with_box=True,
+                              normalize=False)      # models from inference.ensemble.load_models
         written = []
         for probs, _, boxes, idx in predicted_batches(models, make_loader(ds, batch_size, False, workers, device),
                                                       device):

@@ -13,6 +13,7 @@ from ..loading.loader import make_loader
 from ..metrics.chance import never_learned, not_learned_lines
 from ..networks.model import build_model, to_device
 from ..networks.provenance import describe
+from ..preprocessing.views import input_recipe
 from ..tasks import kind_of
 from ..utilities import checkpoint as ckpt
 from ..utilities import config as C
@@ -102,7 +103,7 @@ def _train(cfg, samples, folds, k, weights_dir, device, opts):
         save_config(cfg, layout.fold_config(weights_dir, k))
 
     seed_everything(seed + k)
-    margs = kind.model_args()
+    margs, recipe = kind.model_args(), input_recipe(cfg)
     if state is None:                    # the weights were resolved once for the run (networks/pretrained.py)
         log.info("fold %d: backbone %s starts from %s", k, margs["backbone"],
                  describe(cfg["model"]["imagenet"], "short"))
@@ -168,7 +169,7 @@ def _train(cfg, samples, folds, k, weights_dir, device, opts):
         history.append(row)
         improved = stopper.update(epoch + 1, v.score)
         if improved and main:
-            ckpt.save(dict(kind="best", model=shipped.state_dict(), model_args=margs, config=cfg, fold=k,
+            ckpt.save(dict(kind="best", model=shipped.state_dict(), model_args=margs, config=cfg, input=recipe, fold=k,
                            epoch=epoch + 1, ema=ema is not None, versions=ckpt.versions(), **v.extras), best_path)
             atomic_write_csv(v.oof, layout.oof(weights_dir, k))
         best_epoch = stopper.best_epoch
