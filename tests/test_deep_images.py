@@ -32,8 +32,8 @@ def test_a_deep_png_with_one_saturated_pixel_keeps_its_contrast(tmp_path):
     assert img.dtype == np.uint8 and img.shape == data.shape
     stretched = (data.astype(float) - data.min()) * 255 / (data.max() - data.min())
     assert stretched.mean() < 20                                   # what the min/max stretch made of it
-    assert 90 < img.mean() < 165 and img.std() > 35, (img.mean(), img.std())
-    assert np.corrcoef(img.ravel(), np.minimum(data, 4095).ravel())[0, 1] > 0.98   # the same picture
+    export = np.rint(np.minimum(data, 4095).astype(float) * 255 / 4095)     # its 8-bit export: 12 bits -> 8
+    assert np.abs(img.astype(int) - export).max() <= 1, np.abs(img.astype(int) - export).max()
     cv2.imwrite(str(tmp_path / "deep.tif"), data)                  # TIFF: found by content, the same window
     assert looks_like_image(tmp_path / "deep.tif") and np.array_equal(decode(tmp_path / "deep.tif"), img)
     colour = np.dstack([data, data // 2, data // 4])
@@ -68,7 +68,7 @@ def weights(tmp_path_factory):
         "--seed", 3, "--size_range", 96, 128, "--lesion_scale", 4, "--workers", 1)
     run("train.py", "--data_dir", base / "demo" / "train_set", "--weights_dir", base / "w", "--fold", "all",
         "--model", "test_efficientnet", "--img_size", 64, "--epochs", 1, "--batch_size", 4, "--n_folds", 2,
-        "--num_workers", 0, "--device", "cpu", "--no_cache", "--restarts", 0)
+        "--num_workers", 0, "--device", "cpu", "--no_cache", "--restarts", 0, "--no_pretrained")
     return base / "w"
 
 

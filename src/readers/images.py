@@ -1,5 +1,6 @@
 """Image decoding: any JPEG / PNG / TIFF (gray or RGB, 8 or 16 bit) or DICOM file, told by its content, to the
-uint8 array every view is made of (deep data through intensity.py's robust window; DICOM through dicom.py)."""
+uint8 array every view is made of (deep data by the bits it uses or the robust window: intensity.py; DICOM
+through dicom.py)."""
 import io
 import os
 
@@ -9,7 +10,7 @@ from PIL import Image
 
 from . import dicom
 from .formats import format_of, head_of
-from .intensity import robust_window
+from .intensity import depth_window, robust_window
 
 cv2.setNumThreads(1)  # DataLoader workers give the parallelism; OpenCV threads would oversubscribe
 
@@ -45,8 +46,8 @@ def jpeg_reduction(buf, min_side):
 def decode(path, min_side=None, channels=1, reading=dicom.Reading()):
     """Decode any JPEG/PNG/TIFF (gray or RGB, 8 or 16 bit) or DICOM file (dicom.py; ``reading``: its frames and
     window) by its content, not its extension, to uint8: gray (H, W) with ``channels`` 1 (colour is converted),
-    RGB (H, W, 3) with 3 (gray is copied to the three channels). Deep images go through the robust window
-    (intensity.py), not a min/max stretch.
+    RGB (H, W, 3) with 3 (gray is copied to the three channels). Deep images are scaled by the bits they use
+    (signed or float ones by the robust window; intensity.py), never min/max-stretched.
 
     With ``min_side``, a JPEG at least twice that size is decoded at 1/2, 1/4 or 1/8 scale by libjpeg itself
     (much faster, and the image is shrunk anyway). Returns None when the file is empty or undecodable
@@ -83,8 +84,8 @@ def read_image(path, min_side=None, channels=1, reading=dicom.Reading()):
             img = img[:, :, 0]
         elif channels == 1:
             img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
-    if img.dtype != np.uint8:
-        img = robust_window(img)
+    if img.dtype != np.uint8:         # deep integers as their 8-bit export shows them; float or signed: robust
+        img = depth_window(img) if img.dtype.kind == "u" else robust_window(img)
     if channels == 1:
         return img, None
     return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB if img.ndim == 2 else cv2.COLOR_BGR2RGB), None
