@@ -1,23 +1,23 @@
 """The one reader of every CSV a user hands in (train.csv, test.csv, truth and prediction tables).
 
-It reads what people's tools write: UTF-8 with or without a byte-order mark, UTF-16 ("Unicode text" of a
-spreadsheet, tab-separated), Korean cp949 / EUC-KR, and as a last resort Western cp1252 / latin-1; separated by
-',', ';', tab or '|' (a ';' table may hold decimal commas). A format other than plain UTF-8 with commas is said
-in one line. Ids stay text exactly as written (leading zeros kept, surrounding spaces removed); rows without an
-id (the blank rows a spreadsheet export ends with) are not samples and are dropped with one warning. A file that
-is no table at all (empty, binary, an Excel workbook renamed .csv) is named in one plain line (UserError)."""
-import codecs
+It reads what people's tools write, in any encoding text.py tells (UTF-8, UTF-16, Korean cp949, Western
+cp1252, latin-1), separated by ',', ';', tab or '|' (a ';' table may hold decimal commas, judged column by
+column). A format other than plain UTF-8 with commas is said in one line, a guessed legacy encoding in a warning
+that shows the first ids it gave. Ids stay text exactly as written (leading zeros kept, surrounding spaces
+removed); rows without an id (the blank rows a spreadsheet export ends with) are not samples and are dropped with
+one warning. A file that is no table at all (empty, binary, an Excel workbook renamed .csv) is named in one plain
+line (UserError)."""
 import csv
 import io
 import logging
 import re
-import unicodedata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..utilities.errors import UserError
+from .text import LEGACY, decode, named, unreadable
 
 log = logging.getLogger("harness")
 
@@ -26,69 +26,8 @@ SEP_NAMES = {",": "comma", "\t": "tab", ";": "';'", "|": "'|'"}
 # what pandas' default reader (the organizers' scorer) reads as a missing value: an id spelled so is no id
 MISSING = frozenset(["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
                      "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"])
-SIGNATURES = ((b"PK\x03\x04", "a zip archive (an Excel .xlsx or OpenDocument spreadsheet renamed .csv?)"),
-              (b"\xd0\xcf\x11\xe0", "an old-style Excel .xls (or other Office) document"),
-              (b"%PDF", "a PDF document"), (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"),
-              (b"\x1f\x8b", "a gzip archive"), (b"PAR1", "a Parquet file"))
-BOMS = ((codecs.BOM_UTF32_LE, "utf-32", "UTF-32"), (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
-        (codecs.BOM_UTF8, "utf-8-sig", "UTF-8 with a byte-order mark"),
-        (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"), (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"))
 DECIMAL_COMMA = re.compile(r"^\s*[+-]?(\d+,\d*|,\d+|\d+)([eE][+-]?\d+)?\s*$")
 PLAIN = ("UTF-8", ",")
-
-
-def named(what, path):
-    """How messages name a file: 'prediction file output.csv', or the bare path when ``what`` is empty."""
-    return f"{what} {path}" if what else str(path)
-
-
-def unreadable(path, what, reason):
-    return UserError(f"{named(what, path)} is not a readable CSV: {reason}; save it from the spreadsheet program "
-                     "as 'CSV' (comma-separated values)")
-
-
-def looks_like_text(text):
-    """True unless control characters (other than tab, CR, LF, form feed) make up more than 1% of ``text``."""
-    bad = sum(unicodedata.category(ch) == "Cc" and ch not in "\t\r\n\f" for ch in text[:65536])
-    return bad <= 0.01 * min(len(text), 65536)
-
-
-def utf16_without_bom(data):
-    """'utf-16-le' / 'utf-16-be' when every other byte of the start is NUL (ASCII text in UTF-16), else None."""
-    head = data[:4096 - 4096 % 2]
-    if len(head) < 4:
-        return None
-    even, odd = head[0::2].count(0) / (len(head) / 2), head[1::2].count(0) / (len(head) / 2)
-    return "utf-16-le" if odd > 0.7 and even < 0.1 else "utf-16-be" if even > 0.7 and odd < 0.1 else None
-
-
-def decode(data, path, what):
-    """(text, codec, name for people) of the bytes of a CSV file; a UserError naming what it is otherwise."""
-    if not data.strip(b" \t\r\n\x00" + codecs.BOM_UTF8 + codecs.BOM_UTF16_LE + codecs.BOM_UTF16_BE):
-        raise unreadable(path, what, "the file is empty" if not data else "the file holds only blank space")
-    tries = [(codec, name) for bom, codec, name in BOMS if data.startswith(bom)][:1]
-    if not tries:
-        for sig, name in SIGNATURES:
-            if data.startswith(sig):
-                raise unreadable(path, what, f"it is {name}, not text")
-        wide = utf16_without_bom(data)
-        if wide:
-            tries = [(wide, "UTF-16 without a byte-order mark")]
-        elif b"\x00" in data[:65536]:
-            raise unreadable(path, what, "it is binary data, not text")
-        else:
-            tries = [("utf-8", "UTF-8"), ("cp949", "Korean cp949 / EUC-KR"), ("cp1252", "Western cp1252"),
-                     ("latin-1", "latin-1")]
-    for codec, name in tries:
-        try:
-            text = data.decode(codec)
-        except UnicodeDecodeError:
-            continue
-        if not looks_like_text(text):
-            break
-        return text, codec, name
-    raise unreadable(path, what, f"it is binary data or text in an unknown encoding (tried {tries[0][1]}"
-                                 f"{' and others' if len(tries) > 1 else ''})")
 
 
 def separator(text):
@@ -104,15 +43,17 @@ def separator(text):
     return max(fits)[-1] if fits else ","
 
 
-def has_decimal_commas(frame, id_col):
-    """True when some text column other than the id holds numbers written with a decimal comma ('0,25')."""
+def decimal_comma_columns(frame, id_col, text=()):
+    """The columns (not the id's, not the ``text`` ones) whose every cell is a number written with a decimal
+    comma ('0,25'; some cell holds the comma), each judged on its own."""
+    out = []
     for c in frame.columns:
-        if c == id_col or frame[c].dtype != object:
+        if c == id_col or c in text or frame[c].dtype != object:
             continue
         cells = frame[c].dropna().astype(str)
         if len(cells) and cells.str.contains(",").any() and cells.str.match(DECIMAL_COMMA).all():
-            return True
-    return False
+            out.append(c)
+    return out
 
 
 def read_table(path, id_col, what="", exact=False, text=()):
@@ -138,20 +79,27 @@ def read_table(path, id_col, what="", exact=False, text=()):
     if exact and (codec not in ("utf-8", "utf-8-sig") or sep != ","):
         raise UserError(f"{named(what, path)} is not comma-separated UTF-8 (it is {name}, {SEP_NAMES[sep]}-separated)"
                         ": the organizers' scorer reads it with plain pandas.read_csv and would fail")
-    frame, decimal = parse(content, sep, ".", id_col, path, what, text)
-    if sep != "," and has_decimal_commas(frame, id_col):
-        frame, decimal = parse(content, sep, ",", id_col, path, what, text)
+    frame = parse(content, sep, id_col, path, what, text)
+    commas = decimal_comma_columns(frame, id_col, text) if sep != "," else []
+    for c in commas:                                 # per column: a column of '1,5' is numbers, others stay
+        frame[c] = pd.to_numeric(frame[c].str.strip().str.replace(",", ".", regex=False))
+    frame = drop_blank(frame, id_col, path, what, exact)
     if (name, SEP_NAMES[sep]) != ("UTF-8", "comma"):
-        log.info("%s: read as %s, %s-separated%s", path.name, name, SEP_NAMES[sep],
-                 ", decimal commas" if decimal == "," else "")
-    return drop_blank(frame, id_col, path, what, exact)
+        said = (f"{path.name}: read as {name}, {SEP_NAMES[sep]}-separated"
+                + (f", decimal commas in {', '.join(map(str, commas))}" if commas else ""))
+        if codec in LEGACY:                          # a guess among encodings: show what it made of the ids
+            log.warning("%s (ids: %s); if these look wrong, save the file as CSV UTF-8", said,
+                        ", ".join(frame[id_col].astype(str).head(3)))
+        else:
+            log.info("%s", said)
+    return frame
 
 
-def parse(content, sep, decimal, id_col, path, what, text=()):
-    """(DataFrame of a decoded CSV text, decimal); column names stripped, ``id_col`` and ``text`` columns as
-    text, a UserError for a malformed table."""
+def parse(content, sep, id_col, path, what, text=()):
+    """The DataFrame of a decoded CSV text; column names stripped, ``id_col`` and ``text`` columns as text, a
+    UserError for a malformed table."""
     try:
-        frame = pd.read_csv(io.StringIO(content), sep=sep, decimal=decimal, dtype={c: str for c in (id_col, *text)},
+        frame = pd.read_csv(io.StringIO(content), sep=sep, dtype={c: str for c in (id_col, *text)},
                             keep_default_na=False, na_values=[""])
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise unreadable(path, what, str(exc).splitlines()[0][:200]) from None
@@ -162,7 +110,7 @@ def parse(content, sep, decimal, id_col, path, what, text=()):
     if id_col not in frame.columns:
         raise UserError(f"{named(what, path)} has no '{id_col}' column (columns: "
                         f"{', '.join(map(str, frame.columns))[:300]})")
-    return frame, decimal
+    return frame
 
 
 def text(value):
