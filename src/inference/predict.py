@@ -11,6 +11,7 @@ from ..tasks.base import PredictionRun
 from ..utilities import config as C
 from ..utilities import layout
 from ..utilities.errors import UserError
+from ..utilities.files import writable_file, writable_folder
 from ..utilities.runtime import default_workers, pick_device
 from .blend import predict_ensemble, read_manifest
 from .ensemble import load_folds, load_models
@@ -38,14 +39,16 @@ def predict(data_dir, weights_dir=None, out=AUTO, device="auto", tta=False, loca
     else:
         ckpts, cfg = load_folds(weights_dir)
     kind = kind_of(cfg)
+    if out == AUTO:
+        out = kind.default_out
+    out = None if out is None else Path(out).expanduser()
+    if out is not None:               # before any work: a destination that cannot be written is one line now
+        (writable_folder if kind.output_is_folder else writable_file)(out, "--out")
     # the whole check, as python -m src.check_data runs it (near-blank, undecodable, far too small ...)
     samples = load_checked(data_dir, cfg, "test")
     device = pick_device(device)
     run = PredictionRun(load_models(ckpts, device), ckpts, samples, weights_dir, device,
                         default_workers(num_workers), batch_size, tta, location_probs)
-    if out == AUTO:
-        out = kind.default_out
-    out = None if out is None else Path(out).expanduser()
     with tempfile.TemporaryDirectory(prefix="masks_") as tmp:
         if samples.mask_paths is not None:
             predict_missing_masks(run, cfg, mask_weights, Path(tmp))

@@ -10,12 +10,13 @@ from ..loading.dataset import mask_key
 from ..networks.pretrained import configure
 from ..preprocessing import mask_modes
 from ..preprocessing.cache import ViewCache
-from ..preprocessing.views import Prep
+from ..preprocessing.views import Prep, input_recipe, recipe_differences
 from ..tasks import kind_of
 from ..utilities import config as C
 from ..utilities import distributed as D
 from ..utilities import layout
 from ..utilities.errors import UserError
+from ..utilities.files import writable_folder
 from ..utilities.runtime import default_workers, pick_device
 from .fold import train_fold_until_learned
 from .interrupts import ctrl_c_remembered
@@ -56,6 +57,28 @@ def fold_list(folds, n_folds):
     return out
 
 
+def check_other_folds(cfg, weights_dir, chosen):
+    """Folds of one weights folder are predicted together: a fold about to be trained on other views than the
+    folds already there is refused (test.py could not feed them alike), one with another normalisation is said
+    (test.py feeds each fold its own). ``chosen``: the folds about to be trained (their own folders are
+    resumed with their saved config, or refused as taken)."""
+    mine = input_recipe(cfg)
+    for path in layout.fold_configs(weights_dir):
+        k = path.parent.name.removeprefix("fold_")
+        if not k.isdigit() or int(k) in chosen or path.parent.parent != weights_dir:
+            continue
+        theirs = input_recipe(C.load_config(path))
+        differ = recipe_differences(theirs, mine)
+        if differ:
+            raise UserError(f"{path.parent} in --weights_dir was trained on other views ({'; '.join(differ)}): "
+                            "test.py feeds every fold of a folder alike; train into another --weights_dir (or "
+                            "blend the two runs)")
+        norm = recipe_differences(theirs, mine, ("mean", "std"))
+        if norm:
+            log.warning("%s was trained with another input normalisation (%s): test.py feeds each fold its own",
+                        path.parent, "; ".join(norm))
+
+
 def build_cache(samples, cfg, cache_dir, workers):
     prep = mask_modes.load_prep(Prep.of(cfg), cfg["model"]["mask_mode"])
     items = [p for row in samples.paths for p in row]
@@ -82,6 +105,12 @@ def train(data_dir, config=None, weights_dir=None, folds="all", device="auto", o
     cfg, start = configure(cfg, pretrained_path, pretrained_download, cache,
                                     required=pretrained or pretrained_download)
     weights_dir = C.project_path(weights_dir, C.DEFAULT_WEIGHTS)
+    writable_folder(weights_dir, "--weights_dir")          # before the data check and the first epoch
+    chosen = fold_list(folds, int(cfg["train"]["n_folds"]))
+    if resume or not any(layout.last(weights_dir, k).is_file() for k in chosen):    # a taken fold says so first
+        check_other_folds(cfg, weights_dir, chosen)
+    if not no_cache:
+        writable_folder(cache, "--cache_dir")
     n_folds = int(cfg["train"]["n_folds"])
     chosen = fold_list(folds, n_folds)
     spread = spread_folds and D.launched_world_size() > 1
