@@ -1,13 +1,15 @@
 """Shared fixtures: small synthetic K-ium data and one trained 3-fold run, made once per test session, also across
 pytest-xdist workers (README's test command runs two: ``-n 2``)."""
-import fcntl
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -15,6 +17,10 @@ sys.path.insert(0, str(ROOT))
 # one torch (OpenMP) thread per process, inherited by every script a test runs: the networks are tiny, each xdist
 # worker keeps a core busy, and a second thread per process only spins against the other worker (3x the CPU time)
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# hermetic: no network, and an empty model cache for this process and every script a test runs, so no test
+# depends on the weights a machine happens to hold (timm's Hugging Face cache, torch hub)
+_EMPTY = tempfile.mkdtemp(prefix="empty_model_cache_")
+os.environ.update(HF_HOME=_EMPTY, HF_HUB_CACHE=os.path.join(_EMPTY, "hub"), TORCH_HOME=_EMPTY, HF_HUB_OFFLINE="1")
 
 # the synthetic K-ium images of the demo fixture (and of honesty's fresh held-out set): small, with lesions large
 # enough that test_efficientnet at 64 px learns them in a few epochs (every fold > 0.95 validation AUROC by epoch 6)
@@ -48,15 +54,17 @@ def run(script, *args, cwd=None, check=True):
 
 def shared(tmp_path_factory, name, build):
     """The folder ``name`` filled by ``build(folder)`` once per session: under pytest-xdist the first worker that
-    asks builds it (under a file lock, in the temp folder all workers share) and the others wait for it. Returns
-    (folder, what build returned: JSON-able). Tests read the folder; a test that changes it works on a copy."""
+    asks builds it (under a file lock, in the temp folder all workers share) and the others wait for it. A
+    builder that crashed (its lock went with it) leaves a half-made folder, which the next one clears and builds
+    again. Returns (folder, what build returned: JSON-able). Tests read the folder; a test that changes it works
+    on a copy."""
     base = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         base = base.parent                         # popen-gwN/..: this session's, common to its workers
     folder, done = base / name, base / f"{name}.json"
-    with open(base / f"{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with FileLock(str(base / f"{name}.lock")):
         if not done.is_file():
+            shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir()
             try:
                 done.write_text(json.dumps({"result": build(folder)}))

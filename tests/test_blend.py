@@ -19,7 +19,7 @@ def second(trained, demo, tmp_path_factory):
         shutil.copy(trained[0] / "folds.csv", weights / "folds.csv")
         run("train.py", "--data_dir", demo / "train_set", "--fold", "all", "--weights_dir", weights, "--model",
             "test_resnet", "--img_size", 48, "--epochs", 3, "--batch_size", 8, "--lr", 0.003, "--n_folds", 3,
-            "--num_workers", 0, "--device", "cpu", "--no_cache", "--restarts", 0)
+            "--num_workers", 0, "--device", "cpu", "--no_cache", "--restarts", 0, "--no_pretrained")
 
     return shared(tmp_path_factory, "second", build)[0]
 

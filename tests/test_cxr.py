@@ -20,7 +20,7 @@ MASKED = C.resolved(C.load_config(C.PROJECT_ROOT / "configs" / "cxr_masked.yaml"
 SEG = C.resolved(C.load_config(C.PROJECT_ROOT / "configs" / "cxr_lungseg.yaml"),
                  {"model.backbone": "test_efficientnet", "preprocess.img_size": 64})
 FAST = ["--model", "test_efficientnet", "--img_size", "64", "--epochs", "1", "--n_folds", "2", "--lr", "0.003",
-        "--num_workers", "0", "--device", "cpu", "--no_cache"]
+        "--num_workers", "0", "--device", "cpu", "--no_cache", "--no_pretrained"]
 
 
 @pytest.fixture(scope="session")

@@ -126,7 +126,7 @@ def test_fundus_train_predict_evaluate_as_a_user(fundus, tmp_path):
     weights, out = tmp_path / "weights", tmp_path / "pred"
     proc = run("train.py", "--config", "fundus", "--data_dir", fundus / "train_set", "--weights_dir", weights,
                "--fold", "all", "--n_folds", 2, "--epochs", 1, "--model", "test_resnet", "--img_size", 64,
-               "--batch_size", 4, "--num_workers", 0, "--device", "cpu", "--no_cache")
+               "--batch_size", 4, "--num_workers", 0, "--device", "cpu", "--no_cache", "--no_pretrained")
     log = proc.stdout + proc.stderr
     assert "mask folders absent" in log and "masks/SE" in log and "mean lesion AUPR" in log
     summary = json.loads((weights / "cv_summary.json").read_text())

@@ -1,4 +1,4 @@
-"""ImageNet weights found offline (src/networks/pretrained.py): the strict mapping of a weights package onto timm's network,
+"""ImageNet weights found offline (networks/pretrained.py): the strict mapping of a weights package onto timm's network,
 that the weights really are ImageNet's, resolution without network, provenance through train.py / cv_summary /
 report, test.py without the packages, and one-line refusals of bad input that leave an earlier run alone."""
 import json
@@ -111,6 +111,7 @@ def test_resolution_and_build_need_no_network(no_network, tmp_path, monkeypatch,
     from src.training.cross_validation import task_config
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))   # an empty HF cache
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)  # conftest's offline switch: off here
     w = imagenet.resolve(LITE0, cache_dir=tmp_path)
     assert w.sha256 == sha256_of(lite0_file) and w.path.parent == tmp_path / "imagenet"
     cfg = task_config("kium", {"model.backbone": LITE0})

@@ -18,7 +18,7 @@ from src.utilities import config as C
 from src.utilities.errors import UserError
 
 FAST = ["--model", "test_efficientnet", "--img_size", "64", "--epochs", "2", "--n_folds", "2", "--lr", "0.003",
-        "--batch_size", "4", "--num_workers", "0", "--device", "cpu", "--no_cache"]
+        "--batch_size", "4", "--num_workers", "0", "--device", "cpu", "--no_cache", "--no_pretrained"]
 SEG = ["--config", "configs/cxr_lungseg.yaml"]
 
 

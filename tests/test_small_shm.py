@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import pandas as pd
 import pytest
@@ -19,7 +20,7 @@ MB64 = 64 * 2**20
 # Without the fix both die in a 64 MB /dev/shm with default workers (a 76-line 'unable to allocate shared
 # memory' traceback, nothing written); measured on a 2-CPU machine (2 workers).
 TRAIN = ["--model", "test_efficientnet", "--epochs", "1", "--n_folds", "4", "--batch_size", "5", "--device", "cpu",
-         "--no_cache", "--restarts", "0"]
+         "--no_cache", "--restarts", "0", "--no_pretrained"]
 
 
 def namespace_works():
@@ -37,6 +38,7 @@ FAKE = textwrap.dedent("""
     import os, runpy, sys
     sys.path.insert(0, os.environ["ROOT"])
     import src.loading.loader as L
+    print("faked: /dev/shm reported as 64 MB free (no mount namespace on this machine)", flush=True)
     L.shm_free_bytes = lambda path=L.SHM: 64 * 2**20               # what a container's default /dev/shm shows
     target, sys.argv = sys.argv[1], sys.argv[1:]
     runpy.run_path(target, run_name="__main__")
@@ -49,6 +51,7 @@ def in_small_shm(tmp_path, script, *args):
         cmd = ["unshare", "--mount", "sh", "-c", 'mount -t tmpfs -o size=64m tmpfs /dev/shm && exec "$@"', "sh",
                sys.executable, str(script)]
     else:
+        warnings.warn("no mount namespace: a 64 MB /dev/shm is faked (test_small_shm.FAKE); the run says so")
         (tmp_path / "fake_shm.py").write_text(FAKE)
         cmd = [sys.executable, str(tmp_path / "fake_shm.py"), str(script)]
     env = dict(os.environ, PYTHONUNBUFFERED="1", ROOT=str(ROOT), REAL_SHM=str(int(REAL)))
@@ -71,6 +74,7 @@ def test_train_and_test_finish_in_a_64mb_shm_with_default_workers(kium, tmp_path
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "unable to allocate" not in proc.stderr and "Traceback" not in proc.stderr
     assert proc.stdout.count("shared memory: /dev/shm has 64 MB free") == 1, proc.stdout
+    assert ("faked: /dev/shm" in proc.stdout) is not REAL              # a faked run names itself
     assert (weights / "fold_0" / "best.pt").is_file()
 
     out = tmp_path / "output.csv"

